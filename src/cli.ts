@@ -1,0 +1,39 @@
+import { loadConfig } from './config.ts';
+import { runServer } from './server.ts';
+import { openDatabase } from './store/database.ts';
+import { migrateToLatest } from './store/migrate.ts';
+
+const USAGE = `usage: gatehouse [command]
+
+commands:
+  serve      run the server (the default)
+  migrate    apply pending database migrations and exit
+  help       show this text
+
+Configuration is read from the environment; see the README.`;
+
+async function migrate(): Promise<void> {
+  const config = loadConfig();
+  const database = openDatabase(config.databaseUrl);
+  try {
+    const results = await migrateToLatest(database.db);
+    if (results.length === 0) process.stdout.write('gatehouse: database already up to date\n');
+    for (const r of results) process.stdout.write(`gatehouse: migration ${r.migrationName}: ${r.status}\n`);
+  } finally {
+    await database.close();
+  }
+}
+
+const command = process.argv[2] ?? 'serve';
+try {
+  if (command === 'serve') await runServer();
+  else if (command === 'migrate') await migrate();
+  else if (command === 'help' || command === '--help' || command === '-h') process.stdout.write(USAGE + '\n');
+  else {
+    process.stderr.write(`gatehouse: unknown command "${command}"\n${USAGE}\n`);
+    process.exitCode = 2;
+  }
+} catch (err) {
+  process.stderr.write(`gatehouse: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+}

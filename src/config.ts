@@ -1,0 +1,81 @@
+/**
+ * Configuration comes from the environment only, is validated once at start, and is frozen. A bad value stops the
+ * process with one line naming the variable (CONTRACT.md §5). There are no default secrets.
+ */
+export interface Config {
+  port: number;
+  host: string;
+  databaseUrl: string;
+  adminKey: string | null;
+  maxApiKeys: number;
+  issuer: string;
+  accessTokenTtlSeconds: number;
+  logLevel: LogLevel;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const ADMIN_KEY_MIN_LENGTH = 32;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(`${name} must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function databaseUrl(env: Env): string {
+  const url = env.DATABASE_URL?.trim() || 'sqlite:./data/gatehouse.db';
+  if (url.startsWith('sqlite:')) {
+    if (url.length === 'sqlite:'.length) throw new ConfigError('DATABASE_URL "sqlite:" needs a path, e.g. sqlite:./data/gatehouse.db');
+    return url;
+  }
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    try {
+      new URL(url);
+    } catch {
+      throw new ConfigError('DATABASE_URL is not a valid postgres:// URL');
+    }
+    return url;
+  }
+  throw new ConfigError('DATABASE_URL must start with sqlite: or postgres:// (or postgresql://)');
+}
+
+export function loadConfig(env: Env = process.env): Readonly<Config> {
+  const adminKey = env.GATEHOUSE_ADMIN_KEY;
+  if (adminKey !== undefined && adminKey !== '' && adminKey.length < ADMIN_KEY_MIN_LENGTH) {
+    throw new ConfigError(`GATEHOUSE_ADMIN_KEY must be at least ${ADMIN_KEY_MIN_LENGTH} characters`);
+  }
+  if (adminKey && /\s/.test(adminKey)) throw new ConfigError('GATEHOUSE_ADMIN_KEY must not contain whitespace');
+
+  const logLevel = (env.GATEHOUSE_LOG_LEVEL?.trim() || 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`GATEHOUSE_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
+
+  const port = integer(env, 'PORT', 8000, 0, 65535);
+  const issuer = env.GATEHOUSE_ISSUER?.trim() || `http://127.0.0.1:${port}`;
+  try {
+    new URL(issuer);
+  } catch {
+    throw new ConfigError(`GATEHOUSE_ISSUER must be a URL, got "${issuer}"`);
+  }
+
+  return Object.freeze({
+    port,
+    host: env.HOST?.trim() || '127.0.0.1',
+    databaseUrl: databaseUrl(env),
+    adminKey: adminKey ? adminKey : null,
+    maxApiKeys: integer(env, 'GATEHOUSE_MAX_API_KEYS', 1000, 1, 1_000_000),
+    issuer,
+    accessTokenTtlSeconds: integer(env, 'GATEHOUSE_ACCESS_TOKEN_TTL', 900, 30, 86_400),
+    logLevel,
+  });
+}

@@ -1,0 +1,73 @@
+/**
+ * The one catalogue of failures the domain can report. Each carries the HTTP status it maps to, so the single
+ * error handler in `http/error-handler.ts` never needs to know about individual cases.
+ * Messages are part of the wire contract (CONTRACT.md): change them only together with the contract.
+ */
+
+export type ErrorCode =
+  | 'unauthenticated'
+  | 'bad_credentials'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'bad_request'
+  | 'validation'
+  | 'unavailable';
+
+const STATUS: Record<ErrorCode, number> = {
+  unauthenticated: 401,
+  bad_credentials: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  bad_request: 400,
+  validation: 422,
+  unavailable: 503,
+};
+
+export class DomainError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DomainError';
+    this.status = STATUS[code];
+  }
+}
+
+/** One FastAPI/pydantic-shaped validation problem (CONTRACT.md §1.2). */
+export interface FieldProblem {
+  type: string;
+  loc: (string | number)[];
+  msg: string;
+  input: unknown;
+  ctx?: Record<string, unknown>;
+}
+
+export class ValidationError extends DomainError {
+  constructor(readonly problems: FieldProblem[]) {
+    super('validation', 'Validation failed');
+    this.name = 'ValidationError';
+  }
+}
+
+export const errors = {
+  requiresAuthentication: () => new DomainError('unauthenticated', 'Requires authentication'),
+  badCredentials: () => new DomainError('bad_credentials', 'Bad credentials'),
+  forbidden: () => new DomainError('forbidden', 'Forbidden'),
+  cannotResetPassword: () => new DomainError('forbidden', "You can't reset password for this user."),
+  userNotFound: (id: string) => new DomainError('not_found', `User ${id} not found.`),
+  userExists: (email: string) => new DomainError('conflict', `User ${email} already exists.`),
+  unknownRole: (role: string) => new DomainError('bad_request', `Role ${role} does not exist.`),
+  apiKeyNotFound: () => new DomainError('not_found', 'API Key not found'),
+  tooManyApiKeys: () => new DomainError('bad_request', 'Maximum number of active keys reached'),
+  permissionArgsMissing: () => new DomainError('bad_request', 'Both Action and Resource must be supplied.'),
+  databaseUnavailable: () => new DomainError('unavailable', 'Service temporarily unavailable: the database cannot be reached'),
+} as const;
+
+/** A value-error problem at a body field, in pydantic's wording ("Value error, ..."). */
+export function valueError(loc: (string | number)[], input: unknown, message: string): FieldProblem {
+  return { type: 'value_error', loc, msg: `Value error, ${message}`, input, ctx: { error: message } };
+}

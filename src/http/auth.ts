@@ -1,0 +1,83 @@
+import fp from 'fastify-plugin';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { holdsAny } from '../domain/access.ts';
+import { errors, type DomainError } from '../domain/errors.ts';
+import type { Principal } from '../domain/principal.ts';
+
+/**
+ * Who may call a route, declared next to the route (`config: { access: { roles: [...] } }`):
+ * `roles` — the caller must hold at least one (ORG-ADMIN is always allowed); `check` — a rule that needs the
+ * request (e.g. "only your own password"). Both run in the `onRequest` hook, before the body is even read, so a
+ * caller who may not call the route learns nothing about its validation.
+ */
+export interface RouteAccess {
+  roles?: readonly string[];
+  check?: (principal: Principal, request: FastifyRequest) => DomainError | null;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: RouteAccess;
+  }
+  interface FastifyRequest {
+    principal: Principal;
+  }
+}
+
+export type Authenticate = (credential: string) => Promise<Principal | undefined>;
+
+/**
+ * The bearer credential of CONTRACT.md §1.1: the Authorization header, or when there is none, the
+ * `ACCESS_TOKEN` cookie holding `Bearer <credential>`. Returns null when neither is present, undefined when the
+ * value is malformed.
+ */
+export function bearerCredential(request: FastifyRequest): string | null | undefined {
+  const header = request.headers.authorization;
+  let value = typeof header === 'string' && header.trim() !== '' ? header : null;
+  if (value === null) value = cookieValue(request.headers.cookie, 'ACCESS_TOKEN');
+  if (value === null) return null;
+  const parts = value.trim().split(/\s+/);
+  if (parts.length !== 2 || parts[0]!.toLowerCase() !== 'bearer') return undefined;
+  return parts[1];
+}
+
+function cookieValue(header: string | undefined, name: string): string | null {
+  if (!header) return null;
+  for (const pair of header.split(';')) {
+    const eq = pair.indexOf('=');
+    if (eq < 0 || pair.slice(0, eq).trim() !== name) continue;
+    let value = pair.slice(eq + 1).trim();
+    if (value.startsWith('"') && value.endsWith('"') && value.length >= 2) value = value.slice(1, -1);
+    try {
+      value = decodeURIComponent(value);
+    } catch {
+      return value;
+    }
+    return value.trim() === '' ? null : value;
+  }
+  return null;
+}
+
+/**
+ * Registers authentication for every route in the encapsulating context: the route's siblings outside it
+ * (health, login) stay public. Order per CONTRACT.md §1: authenticate (401), then authorize (403).
+ */
+export const authPlugin = fp(
+  async (app: FastifyInstance, opts: { authenticate: Authenticate }) => {
+    app.decorateRequest('principal', null as unknown as Principal);
+    app.addHook('onRequest', async (request) => {
+      const credential = bearerCredential(request);
+      if (credential === null) throw errors.requiresAuthentication();
+      if (credential === undefined) throw errors.badCredentials();
+      const principal = await opts.authenticate(credential);
+      if (!principal) throw errors.badCredentials();
+      request.principal = principal;
+
+      const access = request.routeOptions.config.access;
+      if (access?.roles && !holdsAny(principal.roles, ['ORG-ADMIN', ...access.roles])) throw errors.forbidden();
+      const denied = access?.check?.(principal, request);
+      if (denied) throw denied;
+    });
+  },
+  { name: 'gatehouse-auth', encapsulate: false },
+);

@@ -1,0 +1,65 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { DomainError, ValidationError, type FieldProblem } from '../domain/errors.ts';
+import { toFieldProblems } from './validation.ts';
+
+const PART_DATA: Record<string, (r: FastifyRequest) => unknown> = {
+  body: (r) => r.body,
+  querystring: (r) => r.query,
+  params: (r) => r.params,
+  headers: (r) => r.headers,
+};
+
+function sendProblems(reply: FastifyReply, problems: FieldProblem[]) {
+  return reply.code(422).send({ detail: problems });
+}
+
+/** Texts for framework-level rejections that have no domain error of their own. */
+const FRAMEWORK_ERRORS: Record<string, [number, string]> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: [413, 'Request body is too large'],
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: [415, 'Unsupported media type: send application/json'],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, 'Content-Length does not match the body'],
+  FST_ERR_CTP_INVALID_TYPE: [415, 'Unsupported media type: send application/json'],
+};
+
+/**
+ * The one place where errors become HTTP. Domain errors carry their status; validation failures from the schema
+ * layer become FastAPI-shaped 422s; anything unexpected is logged and answered with a generic 500 that carries no
+ * stack trace, SQL or input.
+ */
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof ValidationError) return sendProblems(reply, error.problems);
+    if (error instanceof DomainError) {
+      if (error.status === 401) {
+        const hadCredential = error.code === 'bad_credentials';
+        reply.header('www-authenticate', hadCredential ? 'Bearer error="invalid_token"' : 'Bearer');
+      }
+      return reply.code(error.status).send({ detail: error.message });
+    }
+    if (error.validation) {
+      const part = error.validationContext ?? 'body';
+      const data = PART_DATA[part]?.(request);
+      if (part === 'body' && (data === undefined || data === null)) {
+        return sendProblems(reply, [{ type: 'missing', loc: ['body'], msg: 'Field required', input: null }]);
+      }
+      return sendProblems(reply, toFieldProblems(error.validation as never, part, data));
+    }
+    if (error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
+      return sendProblems(reply, [{ type: 'missing', loc: ['body'], msg: 'Field required', input: null }]);
+    }
+    if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (error instanceof SyntaxError && error.statusCode === 400)) {
+      return sendProblems(reply, [
+        { type: 'json_invalid', loc: ['body'], msg: 'JSON decode error', input: {}, ctx: { error: 'Invalid JSON' } },
+      ]);
+    }
+    const known = FRAMEWORK_ERRORS[error.code];
+    if (known) return reply.code(known[0]).send({ detail: known[1] });
+    if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+      return reply.code(error.statusCode).send({ detail: 'Bad request' });
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return reply.code(500).send({ detail: 'Internal server error' });
+  });
+
+  app.setNotFoundHandler((_request, reply) => reply.code(404).send({ detail: 'Not Found' }));
+}
