@@ -5,18 +5,26 @@ import type { Config } from './config.ts';
 import { createApiKeyService } from './domain/api-keys.ts';
 import { createAuthenticator } from './domain/authenticator.ts';
 import { systemClock, type Clock, type PasswordHasher } from './domain/ports.ts';
+import { createSessionService } from './domain/sessions.ts';
 import { createUserService } from './domain/users.ts';
 import { authPlugin } from './http/auth.ts';
 import { registerErrorHandling } from './http/error-handler.ts';
 import { createMetrics, recordRequestMetrics } from './http/metrics.ts';
 import { registerOpenApi } from './http/openapi.ts';
+import { createRateLimiter } from './http/rate-limit.ts';
 import { apiKeyRoutes } from './http/routes/api-keys.ts';
+import { loginRoutes } from './http/routes/login.ts';
+import { wellKnownRoutes } from './http/routes/well-known.ts';
 import { operationRoutes } from './http/routes/operations.ts';
 import { userRoutes } from './http/routes/users.ts';
 import { validatorCompiler } from './http/validation.ts';
+import { createJwtSigner } from './security/jwt-signer.ts';
 import { constantTimeEqual, randomSecret, sha256Hex } from './security/secrets.ts';
 import { createApiKeyStore } from './store/api-key-store.ts';
 import type { Database } from './store/database.ts';
+import { createLoginFailureStore } from './store/login-failure-store.ts';
+import { createRefreshTokenStore } from './store/refresh-token-store.ts';
+import { createSigningKeyStore } from './store/signing-key-store.ts';
 import { createUserStore } from './store/user-store.ts';
 
 export interface AppDeps {
@@ -31,6 +39,8 @@ export const VERSION = '0.1.0';
 
 // Request ids from a caller are reused only when they look like ids, so nobody can inject text into log lines.
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+const looksLikeJwt = (credential: string) => /^[\w-]+\.[\w-]+\.[\w-]+$/.test(credential);
 
 /** Builds the whole HTTP application on the given database. Never listens and never reads `process.env`. */
 export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise<FastifyInstance> {
@@ -47,6 +57,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     routerOptions: { ignoreTrailingSlash: true },
+    trustProxy: config.trustProxy,
     bodyLimit: 64 * 1024,
     ajv: { customOptions: { allErrors: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -62,18 +73,53 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
   await registerOpenApi(app, VERSION);
 
   const { db, dialect } = deps.database;
+  const secrets = { randomSecret: () => randomSecret(32), digest: sha256Hex };
   const userStore = createUserStore(db, dialect);
   const apiKeyStore = createApiKeyStore(db);
   const users = createUserService({ users: userStore, hasher: deps.hasher, clock });
   const apiKeys = createApiKeyService({
     apiKeys: apiKeyStore,
     clock,
-    secrets: { randomSecret: () => randomSecret(32), digest: sha256Hex },
+    secrets,
     maxActive: config.maxApiKeys,
   });
-  const authenticate = createAuthenticator({ apiKeys: apiKeyStore, adminKey: config.adminKey, digest: sha256Hex, constantTimeEqual });
+  const signer = await createJwtSigner({
+    keys: createSigningKeyStore(db),
+    issuer: config.issuer,
+    audience: config.audience,
+    accessTtlSeconds: config.accessTokenTtlSeconds,
+    clock,
+  });
+  const sessions = createSessionService({
+    users: userStore,
+    hasher: deps.hasher,
+    dummyHash: await deps.hasher.hash(randomSecret(32)),
+    failures: createLoginFailureStore(db),
+    refreshTokens: createRefreshTokenStore(db),
+    signer,
+    clock,
+    secrets,
+    policy: {
+      refreshTtlMs: config.refreshTokenTtlSeconds * 1000,
+      temporaryPasswordTtlMs: config.temporaryPasswordTtlSeconds * 1000,
+      lockout: {
+        threshold: config.lockoutThreshold,
+        windowMs: config.lockoutWindowSeconds * 1000,
+        lockMs: config.lockoutDurationSeconds * 1000,
+      },
+    },
+  });
+  const authenticate = createAuthenticator({
+    apiKeys: apiKeyStore,
+    adminKey: config.adminKey,
+    digest: sha256Hex,
+    constantTimeEqual,
+    extra: [(credential) => (looksLikeJwt(credential) ? sessions.authenticateAccessToken(credential) : undefined)],
+  });
 
   await app.register(operationRoutes, { metrics, ping: deps.database.ping });
+  await app.register(wellKnownRoutes, { signer, issuer: config.issuer });
+  await app.register(loginRoutes, { sessions, rateLimit: createRateLimiter(config.authRateLimitPerMinute, clock) });
   await app.register(async (protectedApp) => {
     await protectedApp.register(authPlugin, { authenticate });
     await protectedApp.register(userRoutes, { users });

@@ -10,6 +10,16 @@ export interface Config {
   maxApiKeys: number;
   issuer: string;
   accessTokenTtlSeconds: number;
+  audience: string;
+  refreshTokenTtlSeconds: number;
+  temporaryPasswordTtlSeconds: number;
+  /** Requests a minute per client IP on the login endpoints; 0 disables the limit. */
+  authRateLimitPerMinute: number;
+  lockoutThreshold: number;
+  lockoutWindowSeconds: number;
+  lockoutDurationSeconds: number;
+  /** Believe X-Forwarded-For (behind a load balancer) when telling clients apart. */
+  trustProxy: boolean;
   logLevel: LogLevel;
 }
 
@@ -31,6 +41,14 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   const value = Number(raw);
   if (value < min || value > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
   return value;
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
 }
 
 function databaseUrl(env: Env): string {
@@ -76,6 +94,14 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     maxApiKeys: integer(env, 'GATEHOUSE_MAX_API_KEYS', 1000, 1, 1_000_000),
     issuer,
     accessTokenTtlSeconds: integer(env, 'GATEHOUSE_ACCESS_TOKEN_TTL', 900, 30, 86_400),
+    audience: env.GATEHOUSE_AUDIENCE?.trim() || 'gatehouse',
+    refreshTokenTtlSeconds: integer(env, 'GATEHOUSE_REFRESH_TOKEN_TTL', 30 * 86_400, 60, 365 * 86_400),
+    temporaryPasswordTtlSeconds: integer(env, 'GATEHOUSE_TEMPORARY_PASSWORD_TTL', 7 * 86_400, 60, 365 * 86_400),
+    authRateLimitPerMinute: integer(env, 'GATEHOUSE_AUTH_RATE_LIMIT', 60, 0, 10_000_000),
+    lockoutThreshold: integer(env, 'GATEHOUSE_LOCKOUT_THRESHOLD', 10, 1, 1000),
+    lockoutWindowSeconds: integer(env, 'GATEHOUSE_LOCKOUT_WINDOW', 900, 1, 86_400),
+    lockoutDurationSeconds: integer(env, 'GATEHOUSE_LOCKOUT_DURATION', 900, 1, 86_400),
+    trustProxy: boolean(env, 'GATEHOUSE_TRUST_PROXY', false),
     logLevel,
   });
 }

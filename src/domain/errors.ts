@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'conflict'
   | 'bad_request'
   | 'validation'
+  | 'too_many_requests'
   | 'unavailable';
 
 const STATUS: Record<ErrorCode, number> = {
@@ -22,6 +23,7 @@ const STATUS: Record<ErrorCode, number> = {
   conflict: 409,
   bad_request: 400,
   validation: 422,
+  too_many_requests: 429,
   unavailable: 503,
 };
 
@@ -53,6 +55,20 @@ export class ValidationError extends DomainError {
   }
 }
 
+/** RFC 6749 §5.2 error codes used by the token endpoint. */
+export type OAuthErrorCode = 'invalid_request' | 'invalid_grant' | 'unsupported_grant_type';
+
+/** A token-endpoint failure: answered 400 `{"error", "error_description"}` rather than `{"detail"}`. */
+export class OAuthError extends DomainError {
+  constructor(
+    readonly oauthCode: OAuthErrorCode,
+    description: string,
+  ) {
+    super('bad_request', description);
+    this.name = 'OAuthError';
+  }
+}
+
 export const errors = {
   requiresAuthentication: () => new DomainError('unauthenticated', 'Requires authentication'),
   badCredentials: () => new DomainError('bad_credentials', 'Bad credentials'),
@@ -64,6 +80,12 @@ export const errors = {
   apiKeyNotFound: () => new DomainError('not_found', 'API Key not found'),
   tooManyApiKeys: () => new DomainError('bad_request', 'Maximum number of active keys reached'),
   permissionArgsMissing: () => new DomainError('bad_request', 'Both Action and Resource must be supplied.'),
+  /** One text for an unknown user, a wrong password and a locked account, so nobody learns which emails exist. */
+  invalidLogin: () => new OAuthError('invalid_grant', 'Invalid username or password'),
+  passwordChangeRequired: () => new OAuthError('invalid_grant', 'Password change required'),
+  temporaryPasswordExpired: () => new OAuthError('invalid_grant', 'Temporary password has expired; ask an administrator to reset it'),
+  invalidRefreshToken: () => new OAuthError('invalid_grant', 'Invalid refresh token'),
+  tooManyRequests: () => new DomainError('too_many_requests', 'Too many requests'),
   databaseUnavailable: () => new DomainError('unavailable', 'Service temporarily unavailable: the database cannot be reached'),
 } as const;
 

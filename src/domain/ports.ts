@@ -94,3 +94,52 @@ export interface Clock {
 }
 
 export const systemClock: Clock = { now: () => Date.now() };
+
+export interface RefreshTokenRecord {
+  id: string;
+  familyId: string;
+  userId: string;
+  tokenVersion: number;
+  expiresAt: number;
+  usedAt: number | null;
+  revokedAt: number | null;
+}
+
+export interface RefreshTokenStore {
+  insert(record: Omit<RefreshTokenRecord, 'usedAt' | 'revokedAt'> & { tokenHash: string; createdAt: number }): Promise<void>;
+  findByHash(tokenHash: string): Promise<RefreshTokenRecord | undefined>;
+  /** Marks the token used unless it already was (or was revoked); true when this call did it. */
+  markUsed(id: string, at: number): Promise<boolean>;
+  revokeFamily(familyId: string, at: number): Promise<void>;
+}
+
+export interface LockoutPolicy {
+  threshold: number;
+  windowMs: number;
+  lockMs: number;
+}
+
+export interface LoginFailureStore {
+  /** Until when the username is locked (epoch ms), or null; and whether any failures are on record. */
+  state(username: string, now: number): Promise<{ lockedUntil: number | null; failures: number }>;
+  /** Counts one failure atomically (so concurrent guesses on many replicas all count) and locks at the threshold. */
+  recordFailure(username: string, now: number, policy: LockoutPolicy): Promise<void>;
+  clear(username: string): Promise<void>;
+}
+
+/** Claims Gatehouse puts in (and requires of) an access token, beyond iss/aud. */
+export interface AccessClaims {
+  sub: string;
+  /** The user's token version at issue: a later password reset, change or deletion ends the token. */
+  ver: number;
+  roles: string[];
+  jti: string;
+  iat: number;
+  exp: number;
+}
+
+export interface TokenSigner {
+  sign(claims: Pick<AccessClaims, 'sub' | 'ver' | 'roles' | 'jti'>): Promise<{ token: string; expiresIn: number }>;
+  /** The claims of a valid, unexpired token from this issuer for this audience; undefined for anything else. */
+  verify(token: string): Promise<AccessClaims | undefined>;
+}

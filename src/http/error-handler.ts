@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { DomainError, ValidationError, type FieldProblem } from '../domain/errors.ts';
+import { DomainError, OAuthError, ValidationError, type FieldProblem } from '../domain/errors.ts';
 import { toFieldProblems } from './validation.ts';
 
 const PART_DATA: Record<string, (r: FastifyRequest) => unknown> = {
@@ -29,6 +29,7 @@ const FRAMEWORK_ERRORS: Record<string, [number, string]> = {
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof ValidationError) return sendProblems(reply, error.problems);
+    if (error instanceof OAuthError) return reply.code(400).send({ error: error.oauthCode, error_description: error.message });
     if (error instanceof DomainError) {
       if (error.status === 401) {
         const hadCredential = error.code === 'bad_credentials';

@@ -41,9 +41,43 @@ export interface MetaTable {
   value: string;
 }
 
+export interface RefreshTokensTable {
+  id: string;
+  /** SHA-256 of the opaque token; the token itself is never stored. */
+  token_hash: string;
+  /** Every token rotated from one login shares a family, so reuse of an old one can end them all. */
+  family_id: string;
+  user_id: string;
+  /** The user's token version when issued: a password change or reset bumps it and so ends this token. */
+  token_version: number;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  public_jwk: string;
+  private_jwk: string;
+  created_at: number;
+  retired_at: number | null;
+}
+
+export interface LoginFailuresTable {
+  username: string;
+  failures: number;
+  window_started_at: number;
+  locked_until: number | null;
+}
+
 export interface Schema {
   users: UsersTable;
   user_roles: UserRolesTable;
   api_keys: ApiKeysTable;
   gatehouse_meta: MetaTable;
+  refresh_tokens: RefreshTokensTable;
+  signing_keys: SigningKeysTable;
+  login_failures: LoginFailuresTable;
 }

@@ -55,6 +55,38 @@ export function createUserStore(db: Kysely<Schema>, dialect: Dialect): UserStore
     return rows.map((row) => toUser(row, roles.get(row.id) ?? []));
   }
 
+  /**
+   * One user with their roles in a single indexed query (a join, one row per role): this runs on every request
+   * that carries an access token, so it must stay one round trip.
+   */
+  async function oneUser(column: 'id' | 'email', value: string) {
+    const rows = await db
+      .selectFrom('users')
+      .leftJoin('user_roles', 'user_roles.user_id', 'users.id')
+      .select([
+        'users.id',
+        'users.email',
+        'users.first_name',
+        'users.last_name',
+        'users.password_temporary',
+        'users.token_version',
+        'users.created_at',
+        'users.password_hash',
+        'users.password_set_at',
+        'user_roles.role',
+      ])
+      .where(column === 'id' ? 'users.id' : 'users.email', '=', value)
+      .execute();
+    const first = rows[0];
+    if (!first) return undefined;
+    const roles = rows.flatMap((r) => (r.role === null ? [] : [r.role]));
+    return {
+      user: toUser(first, sortRoles(roles)),
+      passwordHash: first.password_hash,
+      passwordSetAt: Number(first.password_set_at),
+    };
+  }
+
   // Literal substring test: no LIKE, so `%`, `_` and `\` in a term need no escaping.
   const contains = (term: string) =>
     dialect === 'sqlite' ? sql<boolean>`instr(search_text, ${term}) > 0` : sql<boolean>`strpos(search_text, ${term}) > 0`;
@@ -93,19 +125,12 @@ export function createUserStore(db: Kysely<Schema>, dialect: Dialect): UserStore
     },
 
     async findById(id) {
-      const row = await db.selectFrom('users').select(USER_COLUMNS).where('id', '=', id).executeTakeFirst();
-      return row ? (await withRoles([row]))[0] : undefined;
+      return (await oneUser('id', id))?.user;
     },
 
     async findCredentialsByEmail(email) {
-      const row = await db
-        .selectFrom('users')
-        .select([...USER_COLUMNS, 'password_hash', 'password_set_at'])
-        .where('email', '=', email)
-        .executeTakeFirst();
-      if (!row) return undefined;
-      const [user] = await withRoles([row]);
-      return { ...user!, passwordHash: row.password_hash, passwordSetAt: Number(row.password_set_at) } satisfies UserCredentials;
+      const found = await oneUser('email', email);
+      return found && ({ ...found.user, passwordHash: found.passwordHash, passwordSetAt: found.passwordSetAt } satisfies UserCredentials);
     },
 
     async emailTaken(email) {

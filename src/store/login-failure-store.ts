@@ -1,0 +1,58 @@
+import { sql, type Kysely } from 'kysely';
+import type { LoginFailureStore } from '../domain/ports.ts';
+import type { Schema } from './schema.ts';
+
+/**
+ * Failed-login counters in the database, so every replica sees the same count and lock. One upsert per failure:
+ * a fixed window that restarts when it has passed, and a lock set by the failure that reaches the threshold.
+ */
+export function createLoginFailureStore(db: Kysely<Schema>): LoginFailureStore {
+  let failuresSincePrune = 0;
+
+  return {
+    async state(username, now) {
+      const row = await db
+        .selectFrom('login_failures')
+        .select(['failures', 'locked_until', 'window_started_at'])
+        .where('username', '=', username)
+        .executeTakeFirst();
+      if (!row) return { lockedUntil: null, failures: 0 };
+      const lockedUntil = row.locked_until === null ? null : Number(row.locked_until);
+      return { lockedUntil: lockedUntil !== null && lockedUntil > now ? lockedUntil : null, failures: Number(row.failures) };
+    },
+
+    async recordFailure(username, now, { threshold, windowMs, lockMs }) {
+      const windowOver = sql<boolean>`login_failures.window_started_at <= ${now - windowMs}`;
+      const counted = sql<number>`case when ${windowOver} then 1 else login_failures.failures + 1 end`;
+      await db
+        .insertInto('login_failures')
+        .values({
+          username,
+          failures: 1,
+          window_started_at: now,
+          locked_until: threshold <= 1 ? now + lockMs : null,
+        })
+        .onConflict((oc) =>
+          oc.column('username').doUpdateSet({
+            failures: counted,
+            window_started_at: sql`case when ${windowOver} then ${now} else login_failures.window_started_at end`,
+            locked_until: sql`case when ${counted} >= ${threshold} then ${now + lockMs} else login_failures.locked_until end`,
+          }),
+        )
+        .execute();
+      // Counters for names nobody is guessing any more are dead weight; sweep them now and then.
+      if (++failuresSincePrune >= 1000) {
+        failuresSincePrune = 0;
+        await db
+          .deleteFrom('login_failures')
+          .where('window_started_at', '<', now - windowMs)
+          .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', now)]))
+          .execute();
+      }
+    },
+
+    async clear(username) {
+      await db.deleteFrom('login_failures').where('username', '=', username).execute();
+    },
+  };
+}
