@@ -1,4 +1,7 @@
 import { loadConfig } from './config.ts';
+import { systemClock } from './domain/ports.ts';
+import { createJwtSigner } from './security/jwt-signer.ts';
+import { createSigningKeyStore } from './store/signing-key-store.ts';
 import { runServer } from './server.ts';
 import { openDatabase } from './store/database.ts';
 import { migrateToLatest } from './store/migrate.ts';
@@ -8,6 +11,8 @@ const USAGE = `usage: gatehouse [command]
 commands:
   serve      run the server (the default)
   migrate    apply pending database migrations and exit
+  rotate-signing-key
+             make a new token-signing key; the old one stays published until its tokens expire
   help       show this text
 
 Configuration is read from the environment; see the README.`;
@@ -24,10 +29,29 @@ async function migrate(): Promise<void> {
   }
 }
 
+async function rotateSigningKey(): Promise<void> {
+  const config = loadConfig();
+  const database = openDatabase(config.databaseUrl);
+  try {
+    await migrateToLatest(database.db);
+    const signer = await createJwtSigner({
+      keys: createSigningKeyStore(database.db),
+      issuer: config.issuer,
+      audience: config.audience,
+      accessTtlSeconds: config.accessTokenTtlSeconds,
+      clock: systemClock,
+    });
+    process.stdout.write(`gatehouse: new signing key ${await signer.rotate()}\n`);
+  } finally {
+    await database.close();
+  }
+}
+
 const command = process.argv[2] ?? 'serve';
 try {
   if (command === 'serve') await runServer();
   else if (command === 'migrate') await migrate();
+  else if (command === 'rotate-signing-key') await rotateSigningKey();
   else if (command === 'help' || command === '--help' || command === '-h') process.stdout.write(USAGE + '\n');
   else {
     process.stderr.write(`gatehouse: unknown command "${command}"\n${USAGE}\n`);
