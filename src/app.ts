@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Config } from './config.ts';
 import { createApiKeyService } from './domain/api-keys.ts';
@@ -56,7 +56,13 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
-    routerOptions: { ignoreTrailingSlash: true },
+    // Path ids up to 1 KiB reach the route (so an unknown one is a proper 404); longer paths are 414 (see below).
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1024 },
+    frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
+      const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
+      // `reply` here is typed for no route in particular, hence the cast; the body is the usual ErrorDetail.
+      void reply.code(tooLong ? 414 : 400).send({ detail: tooLong ? 'URI too long' : 'Malformed URL' } as never);
+    },
     trustProxy: config.trustProxy,
     bodyLimit: 64 * 1024,
     ajv: { customOptions: { allErrors: true } },

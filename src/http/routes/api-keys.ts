@@ -38,7 +38,7 @@ const ApiKeyCreate = Type.Object(
   { title: 'ApiKeyCreate' },
 );
 
-const IdParams = Type.Object({ id: Type.String({ maxLength: 200 }) });
+const IdParams = Type.Object({ id: Type.String() });
 
 const tags = ['API Keys'];
 

@@ -30,7 +30,7 @@ const CreateUserRequest = Type.Object(
 
 const PasswordResetRequest = Type.Object({ password: PasswordField }, { title: 'PasswordResetRequest' });
 
-const UserIdParams = Type.Object({ user_id: Type.String({ maxLength: 200, description: 'User id, not email.' }) });
+const UserIdParams = Type.Object({ user_id: Type.String({ description: 'User id, not email.' }) });
 
 const SearchQuery = Type.Object({
   search_string: Type.Optional(
