@@ -69,6 +69,14 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
+  // An empty JSON body is "no body", not a parse error: DELETE /users/{id} sent with a JSON content type must
+  // work, and a route that needs a body still answers 422 `missing` at ["body"] through validation.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '' || (typeof body === 'string' && body.trim() === '')) return done(null, undefined);
+    parseJson(request, body as string, done);
+  });
   registerErrorHandling(app);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);

@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ConfigError, loadConfig } from '../src/config.ts';
+
+// CONTRACT.md §5: configuration is environment only, validated at start; a bad value is one line naming it.
+
+/** Asserts loadConfig(env) throws a ConfigError whose one-line message names `variable`. */
+function rejects(env: Record<string, string>, variable: string): ConfigError {
+  let caught: unknown;
+  try {
+    loadConfig(env);
+  } catch (err) {
+    caught = err;
+  }
+  assert.ok(caught instanceof ConfigError, `expected a ConfigError for ${JSON.stringify(env)}, got ${String(caught)}`);
+  assert.ok(caught.message.includes(variable), `message names ${variable}: ${caught.message}`);
+  assert.ok(!/[\r\n]/.test(caught.message), `one line: ${JSON.stringify(caught.message)}`);
+  assert.ok(caught.message.trim().length > variable.length, 'says more than the name');
+  return caught;
+}
+
+describe('loadConfig defaults', () => {
+  test('an empty environment gives the documented defaults', () => {
+    const config = loadConfig({});
+    assert.equal(config.port, 8000);
+    assert.equal(config.host, '127.0.0.1');
+    assert.equal(config.databaseUrl, 'sqlite:./data/gatehouse.db');
+    assert.equal(config.adminKey, null);
+    assert.equal(config.maxApiKeys, 1000);
+    assert.equal(config.accessTokenTtlSeconds, 900);
+    assert.equal(config.logLevel, 'info');
+  });
+
+  test('empty strings mean "unset"', () => {
+    const config = loadConfig({ PORT: '', HOST: '', DATABASE_URL: '', GATEHOUSE_ADMIN_KEY: '', GATEHOUSE_MAX_API_KEYS: '' });
+    assert.equal(config.port, 8000);
+    assert.equal(config.host, '127.0.0.1');
+    assert.equal(config.databaseUrl, 'sqlite:./data/gatehouse.db');
+    assert.equal(config.adminKey, null);
+    assert.equal(config.maxApiKeys, 1000);
+  });
+
+  test('the returned object is frozen', () => {
+    const config = loadConfig({});
+    assert.ok(Object.isFrozen(config));
+    assert.throws(() => {
+      (config as { port: number }).port = 1;
+    }, TypeError);
+    assert.equal(config.port, 8000);
+  });
+
+  test('it reads the given environment, not process.env', () => {
+    const saved = process.env.PORT;
+    process.env.PORT = '9999';
+    try {
+      assert.equal(loadConfig({}).port, 8000);
+    } finally {
+      if (saved === undefined) delete process.env.PORT;
+      else process.env.PORT = saved;
+    }
+  });
+});
+
+describe('loadConfig accepts valid values', () => {
+  test('every variable is read', () => {
+    const key = 'k'.repeat(32);
+    const config = loadConfig({
+      PORT: '8123',
+      HOST: '0.0.0.0',
+      DATABASE_URL: 'sqlite::memory:',
+      GATEHOUSE_ADMIN_KEY: key,
+      GATEHOUSE_MAX_API_KEYS: '5',
+      GATEHOUSE_ISSUER: 'https://id.example.com',
+      GATEHOUSE_ACCESS_TOKEN_TTL: '600',
+      GATEHOUSE_LOG_LEVEL: 'warn',
+    });
+    assert.equal(config.port, 8123);
+    assert.equal(config.host, '0.0.0.0');
+    assert.equal(config.databaseUrl, 'sqlite::memory:');
+    assert.equal(config.adminKey, key);
+    assert.equal(config.maxApiKeys, 5);
+    assert.equal(config.issuer, 'https://id.example.com');
+    assert.equal(config.accessTokenTtlSeconds, 600);
+    assert.equal(config.logLevel, 'warn');
+  });
+
+  test('an admin key of exactly 32 characters is enough', () => {
+    assert.equal(loadConfig({ GATEHOUSE_ADMIN_KEY: 'x'.repeat(32) }).adminKey, 'x'.repeat(32));
+  });
+
+  test('sqlite file, sqlite memory and postgres URLs are accepted', () => {
+    for (const url of ['sqlite:./data/other.db', 'sqlite:///tmp/g.db', 'sqlite::memory:', 'postgres://u:p@db.example:5432/gatehouse', 'postgresql://db/g']) {
+      assert.equal(loadConfig({ DATABASE_URL: url }).databaseUrl, url);
+    }
+  });
+
+  test('the documented log levels are accepted', () => {
+    for (const level of ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) {
+      assert.equal(loadConfig({ GATEHOUSE_LOG_LEVEL: level }).logLevel, level);
+    }
+  });
+});
+
+describe('loadConfig refuses bad values with one line naming the variable', () => {
+  test('an admin key shorter than 32 characters, without echoing it', () => {
+    const short = 'short-secret-0123456789abcdefgh'; // 31 characters
+    assert.equal(short.length, 31);
+    const err = rejects({ GATEHOUSE_ADMIN_KEY: short }, 'GATEHOUSE_ADMIN_KEY');
+    assert.ok(!err.message.includes(short), 'the key is a secret and never printed');
+    rejects({ GATEHOUSE_ADMIN_KEY: 'x' }, 'GATEHOUSE_ADMIN_KEY');
+  });
+
+  test('PORT that is not a number', () => {
+    rejects({ PORT: 'abc' }, 'PORT');
+    rejects({ PORT: '80.5' }, 'PORT');
+    rejects({ PORT: '-1' }, 'PORT');
+    rejects({ PORT: '8000abc' }, 'PORT');
+  });
+
+  test('PORT out of range', () => {
+    rejects({ PORT: '70000' }, 'PORT');
+    rejects({ PORT: '65536' }, 'PORT');
+  });
+
+  test('DATABASE_URL with an unsupported scheme', () => {
+    rejects({ DATABASE_URL: 'mysql://localhost/gatehouse' }, 'DATABASE_URL');
+    rejects({ DATABASE_URL: './data/gatehouse.db' }, 'DATABASE_URL');
+    rejects({ DATABASE_URL: 'sqlite:' }, 'DATABASE_URL');
+  });
+
+  test('an unknown log level', () => {
+    rejects({ GATEHOUSE_LOG_LEVEL: 'loud' }, 'GATEHOUSE_LOG_LEVEL');
+    rejects({ GATEHOUSE_LOG_LEVEL: 'verbose' }, 'GATEHOUSE_LOG_LEVEL');
+  });
+
+  test('GATEHOUSE_MAX_API_KEYS and GATEHOUSE_ACCESS_TOKEN_TTL must be whole numbers', () => {
+    rejects({ GATEHOUSE_MAX_API_KEYS: 'lots' }, 'GATEHOUSE_MAX_API_KEYS');
+    rejects({ GATEHOUSE_MAX_API_KEYS: '-5' }, 'GATEHOUSE_MAX_API_KEYS');
+    rejects({ GATEHOUSE_ACCESS_TOKEN_TTL: 'fifteen minutes' }, 'GATEHOUSE_ACCESS_TOKEN_TTL');
+  });
+
+  test('GATEHOUSE_ISSUER that is not a URL', () => {
+    rejects({ GATEHOUSE_ISSUER: 'not a url' }, 'GATEHOUSE_ISSUER');
+  });
+});
