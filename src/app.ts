@@ -77,7 +77,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
     if (body === '' || (typeof body === 'string' && body.trim() === '')) return done(null, undefined);
     parseJson(request, body as string, done);
   });
-  registerErrorHandling(app);
+  registerErrorHandling(app, deps.database.isUnavailable);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -89,7 +89,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
   const { db, dialect } = deps.database;
   const secrets = { randomSecret: () => randomSecret(32), digest: sha256Hex };
   const userStore = createUserStore(db, dialect);
-  const apiKeyStore = createApiKeyStore(db);
+  const apiKeyStore = createApiKeyStore(db, dialect);
   const users = createUserService({ users: userStore, hasher: deps.hasher, clock });
   const apiKeys = createApiKeyService({
     apiKeys: apiKeyStore,
@@ -98,7 +98,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
     maxActive: config.maxApiKeys,
   });
   const signer = await createJwtSigner({
-    keys: createSigningKeyStore(db),
+    keys: createSigningKeyStore(db, dialect),
     issuer: config.issuer,
     audience: config.audience,
     accessTtlSeconds: config.accessTokenTtlSeconds,

@@ -19,7 +19,7 @@ export async function bootstrapAdminKey(
 ): Promise<string | null> {
   if (opts.adminKeyConfigured) return null;
   const meta = createMetaStore(database.db);
-  const store = createApiKeyStore(database.db);
+  const store = createApiKeyStore(database.db, database.dialect);
   if ((await meta.get(MINTED)) !== undefined || (await store.count()) > 0) return null;
 
   const service = createApiKeyService({

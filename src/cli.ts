@@ -19,9 +19,9 @@ Configuration is read from the environment; see the README.`;
 
 async function migrate(): Promise<void> {
   const config = loadConfig();
-  const database = openDatabase(config.databaseUrl);
+  const database = openDatabase(config.databaseUrl, { poolSize: 2 });
   try {
-    const results = await migrateToLatest(database.db);
+    const results = await migrateToLatest(database.db, database.dialect, database.schema);
     if (results.length === 0) process.stdout.write('gatehouse: database already up to date\n');
     for (const r of results) process.stdout.write(`gatehouse: migration ${r.migrationName}: ${r.status}\n`);
   } finally {
@@ -31,11 +31,11 @@ async function migrate(): Promise<void> {
 
 async function rotateSigningKey(): Promise<void> {
   const config = loadConfig();
-  const database = openDatabase(config.databaseUrl);
+  const database = openDatabase(config.databaseUrl, { poolSize: 2 });
   try {
-    await migrateToLatest(database.db);
+    await migrateToLatest(database.db, database.dialect, database.schema);
     const signer = await createJwtSigner({
-      keys: createSigningKeyStore(database.db),
+      keys: createSigningKeyStore(database.db, database.dialect),
       issuer: config.issuer,
       audience: config.audience,
       accessTtlSeconds: config.accessTokenTtlSeconds,

@@ -6,6 +6,8 @@ export interface Config {
   port: number;
   host: string;
   databaseUrl: string;
+  /** PostgreSQL connections per process. */
+  dbPoolSize: number;
   adminKey: string | null;
   maxApiKeys: number;
   issuer: string;
@@ -90,6 +92,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     port,
     host: env.HOST?.trim() || '127.0.0.1',
     databaseUrl: databaseUrl(env),
+    dbPoolSize: integer(env, 'GATEHOUSE_DB_POOL_SIZE', 10, 1, 1000),
     adminKey: adminKey ? adminKey : null,
     maxApiKeys: integer(env, 'GATEHOUSE_MAX_API_KEYS', 1000, 1, 1_000_000),
     issuer,

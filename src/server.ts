@@ -16,9 +16,9 @@ export interface RunningServer {
 /** config → store → migrate → app → bootstrap key → listen. */
 export async function startServer(env: Record<string, string | undefined> = process.env): Promise<RunningServer> {
   const config = loadConfig(env);
-  const database = openDatabase(config.databaseUrl);
+  const database = openDatabase(config.databaseUrl, { poolSize: config.dbPoolSize });
   try {
-    await migrateToLatest(database.db);
+    await migrateToLatest(database.db, database.dialect, database.schema);
     const app = await buildApp(config, { database, hasher: createArgon2Hasher() });
     await bootstrapAdminKey(database, {
       adminKeyConfigured: config.adminKey !== null,

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { DomainError, OAuthError, ValidationError, type FieldProblem } from '../domain/errors.ts';
+import { DomainError, errors, OAuthError, ValidationError, type FieldProblem } from '../domain/errors.ts';
 import { toFieldProblems } from './validation.ts';
 
 const PART_DATA: Record<string, (r: FastifyRequest) => unknown> = {
@@ -26,7 +26,7 @@ const FRAMEWORK_ERRORS: Record<string, [number, string]> = {
  * layer become FastAPI-shaped 422s; anything unexpected is logged and answered with a generic 500 that carries no
  * stack trace, SQL or input.
  */
-export function registerErrorHandling(app: FastifyInstance): void {
+export function registerErrorHandling(app: FastifyInstance, isDatabaseUnavailable: (err: unknown) => boolean): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof ValidationError) return sendProblems(reply, error.problems);
     if (error instanceof OAuthError) return reply.code(400).send({ error: error.oauthCode, error_description: error.message });
@@ -57,6 +57,10 @@ export function registerErrorHandling(app: FastifyInstance): void {
     if (known) return reply.code(known[0]).send({ detail: known[1] });
     if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
       return reply.code(error.statusCode).send({ detail: 'Bad request' });
+    }
+    if (isDatabaseUnavailable(error)) {
+      request.log.warn({ code: error.code }, 'database unavailable');
+      return reply.code(503).header('retry-after', '1').send({ detail: errors.databaseUnavailable().message });
     }
     request.log.error({ err: error }, 'unhandled error');
     return reply.code(500).send({ detail: 'Internal server error' });

@@ -71,7 +71,7 @@ export async function createJwtSigner(opts: JwtSignerOptions): Promise<JwtSigner
   async function load(): Promise<void> {
     let stored = await store.list();
     if (!stored.some((k) => k.retiredAt === null)) {
-      await store.insert(await newKeyPair(clock.now()));
+      await store.insertIfNoneActive(await newKeyPair(clock.now()));
       stored = await store.list();
     }
     const next = new Map<string, LoadedKey>();
@@ -164,7 +164,9 @@ export async function createJwtSigner(opts: JwtSignerOptions): Promise<JwtSigner
     },
 
     async jwks() {
-      refreshSoon();
+      // Published keys come straight from the database (at most a second old), so a key rotated or created on
+      // another replica is in every replica's JWKS before tokens signed with it reach a verifier.
+      if (clock.now() - loadedAt > 1_000) await load();
       const now = clock.now();
       return {
         keys: [...byKid.values()]

@@ -1,4 +1,5 @@
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { Dialect } from './database.ts';
 import { isAssignableRole } from '../domain/access.ts';
 import type { ApiKey, ApiKeyStore } from '../domain/ports.ts';
 import type { ApiKeysTable, Schema } from './schema.ts';
@@ -19,10 +20,13 @@ function toApiKey(row: ApiKeyRow): ApiKey {
   };
 }
 
-export function createApiKeyStore(db: Kysely<Schema>): ApiKeyStore {
+export function createApiKeyStore(db: Kysely<Schema>, dialect: Dialect): ApiKeyStore {
   return {
     async insert(key, maxActive) {
       return db.transaction().execute(async (trx) => {
+        // Count-then-insert must not interleave across replicas, or two mints could both pass the limit. SQLite
+        // serialises writers already; PostgreSQL needs a lock (held until this transaction ends).
+        if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtext('gatehouse.api_keys.insert'))`.execute(trx);
         const { n } = await trx
           .selectFrom('api_keys')
           .select((eb) => eb.fn.countAll<number>().as('n'))

@@ -1,4 +1,5 @@
-import { Migrator, type Kysely, type Migration, type MigrationResult } from 'kysely';
+import { sql, type Kysely, type Migration } from 'kysely';
+import type { Dialect } from './database.ts';
 import * as initial from './migrations/2026-11-28T1300-initial.ts';
 import * as login from './migrations/2026-11-28T1400-login.ts';
 
@@ -11,9 +12,43 @@ export const MIGRATIONS: Record<string, Migration> = {
   '2026-11-28T1400-login': login,
 };
 
-export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResult[]> {
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => MIGRATIONS } });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) throw error instanceof Error ? error : new Error(String(error));
-  return results ?? [];
+export const MIGRATION_TABLE = 'gatehouse_migrations';
+
+export interface MigrationResult {
+  migrationName: string;
+  status: 'Success';
+  direction: 'Up';
+}
+
+/**
+ * Applies pending migrations, all in ONE transaction: on PostgreSQL (where DDL is transactional) a failure leaves
+ * the schema exactly as it was. Replicas starting together are serialised by a transaction-scoped advisory lock
+ * keyed by the schema, so each migration runs exactly once and different schemas never wait for each other.
+ *
+ * Why not Kysely's Migrator: it checks for its bookkeeping table by introspecting every table in the database
+ * (`pg_get_serial_sequence` over all schemas), which fails when another schema is dropped at the same moment —
+ * and its lock is one session lock for the whole server.
+ */
+export async function migrateToLatest(db: Kysely<any>, dialect: Dialect = 'sqlite', schema: string | null = null): Promise<MigrationResult[]> {
+  return db.transaction().execute(async (trx) => {
+    if (dialect === 'postgres') {
+      await sql`select pg_advisory_xact_lock(hashtext(${`gatehouse.migrate:${schema ?? ''}`}))`.execute(trx);
+      if (schema) await sql`create schema if not exists ${sql.id(schema)}`.execute(trx);
+    }
+    await trx.schema
+      .createTable(MIGRATION_TABLE)
+      .ifNotExists()
+      .addColumn('name', 'text', (c) => c.primaryKey())
+      .addColumn('applied_at', 'bigint', (c) => c.notNull())
+      .execute();
+    const applied = new Set((await trx.selectFrom(MIGRATION_TABLE).select('name').execute()).map((r: { name: string }) => r.name));
+    const results: MigrationResult[] = [];
+    for (const name of Object.keys(MIGRATIONS).sort()) {
+      if (applied.has(name)) continue;
+      await MIGRATIONS[name]!.up(trx);
+      await trx.insertInto(MIGRATION_TABLE).values({ name, applied_at: Date.now() }).execute();
+      results.push({ migrationName: name, status: 'Success', direction: 'Up' });
+    }
+    return results;
+  });
 }

@@ -1,4 +1,5 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import type { Dialect } from './database.ts';
 import type { Schema } from './schema.ts';
 
 export interface StoredSigningKey {
@@ -11,8 +12,31 @@ export interface StoredSigningKey {
 }
 
 /** Token signing keys live in the database so every replica signs and verifies with the same keys. */
-export function createSigningKeyStore(db: Kysely<Schema>) {
+export function createSigningKeyStore(db: Kysely<Schema>, dialect: Dialect) {
+  const row = (key: StoredSigningKey) => ({
+    kid: key.kid,
+    alg: key.alg,
+    public_jwk: key.publicJwk,
+    private_jwk: key.privateJwk,
+    created_at: key.createdAt,
+    retired_at: key.retiredAt,
+  });
+
   return {
+    /**
+     * Inserts `key` only if no key is active, under a lock on PostgreSQL: replicas starting together on a fresh
+     * database end up with exactly one first key. True when this call inserted it.
+     */
+    async insertIfNoneActive(key: StoredSigningKey): Promise<boolean> {
+      return db.transaction().execute(async (trx) => {
+        if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtext('gatehouse.signing_keys'))`.execute(trx);
+        const active = await trx.selectFrom('signing_keys').select('kid').where('retired_at', 'is', null).executeTakeFirst();
+        if (active) return false;
+        await trx.insertInto('signing_keys').values(row(key)).execute();
+        return true;
+      });
+    },
+
     async list(): Promise<StoredSigningKey[]> {
       const rows = await db.selectFrom('signing_keys').selectAll().orderBy('created_at').orderBy('kid').execute();
       return rows.map((r) => ({
@@ -26,17 +50,7 @@ export function createSigningKeyStore(db: Kysely<Schema>) {
     },
 
     async insert(key: StoredSigningKey): Promise<void> {
-      await db
-        .insertInto('signing_keys')
-        .values({
-          kid: key.kid,
-          alg: key.alg,
-          public_jwk: key.publicJwk,
-          private_jwk: key.privateJwk,
-          created_at: key.createdAt,
-          retired_at: key.retiredAt,
-        })
-        .execute();
+      await db.insertInto('signing_keys').values(row(key)).execute();
     },
 
     /** Retires every active key except `kid`. */

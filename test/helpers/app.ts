@@ -3,8 +3,9 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { createArgon2Hasher } from '../../src/security/argon2-hasher.ts';
-import { openSqlite, type Database } from '../../src/store/database.ts';
+import { openPostgres, openSqlite, type Database } from '../../src/store/database.ts';
 import { migrateToLatest } from '../../src/store/migrate.ts';
+import { freshSchema } from './postgres.ts';
 
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdefghijklmnop';
 export const ADMIN = { authorization: `Bearer ${ADMIN_KEY}` };
@@ -23,10 +24,31 @@ export interface TestApp {
   logs: string[];
 }
 
-/** A fresh app on its own in-memory SQLite database, closed after the calling test file. */
+/** Which dialect the HTTP suites run on: `npm test` runs them once on each (GATEHOUSE_TEST_DIALECT). */
+export const TEST_DIALECT = process.env.GATEHOUSE_TEST_DIALECT === 'postgres' ? 'postgres' : 'sqlite';
+
+/**
+ * A fresh, migrated database of the dialect under test — in-memory SQLite, or a new PostgreSQL schema — removed
+ * after the calling test file.
+ */
+export async function testDatabase(): Promise<Database> {
+  if (TEST_DIALECT === 'sqlite') {
+    const database = openSqlite(':memory:');
+    await migrateToLatest(database.db);
+    return database;
+  }
+  const schema = await freshSchema();
+  const database = openPostgres(schema.url, { poolSize: 5 });
+  await migrateToLatest(database.db, database.dialect, database.schema);
+  const close = database.close;
+  let closed: Promise<void> | undefined;
+  database.close = () => (closed ??= close().then(() => schema.drop()));
+  return database;
+}
+
+/** A fresh app on its own fresh database, closed after the calling test file. */
 export async function testApp(env: Record<string, string> = {}): Promise<TestApp> {
-  const database = openSqlite(':memory:');
-  await migrateToLatest(database.db);
+  const database = await testDatabase();
   const config = loadConfig({ GATEHOUSE_ADMIN_KEY: ADMIN_KEY, GATEHOUSE_LOG_LEVEL: 'info', ...env });
   const logs: string[] = [];
   const logStream = { write: (line: string) => void logs.push(line) } as unknown as NodeJS.WritableStream;

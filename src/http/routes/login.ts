@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { DomainError, OAuthError } from '../../domain/errors.ts';
+import { OAuthError } from '../../domain/errors.ts';
 import type { SessionService } from '../../domain/sessions.ts';
 import { ErrorDetail, PasswordField, ValidationErrorBody } from '../schemas.ts';
 
@@ -51,17 +51,20 @@ function parseForm(body: string): Record<string, string> {
  * because OAuth client libraries parse `error`.
  */
 function tokenErrorHandler(error: FastifyError): never {
-  if (error instanceof DomainError) throw error;
   if (error.validation) {
     const first = error.validation[0];
-    const field = String(first?.params?.missingProperty ?? first?.instancePath?.slice(1) ?? 'request');
+    const field = String(first?.params?.missingProperty ?? first?.instancePath?.slice(1) ?? '');
+    if (field === '') throw new OAuthError('invalid_request', 'Send the parameters as application/x-www-form-urlencoded or JSON');
     throw new OAuthError('invalid_request', `Parameter ${field} is missing or invalid`);
   }
-  if (error.statusCode === 413) throw error;
   if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
     throw new OAuthError('invalid_request', 'The request body is not valid JSON');
   }
-  throw new OAuthError('invalid_request', 'Send the parameters as application/x-www-form-urlencoded or JSON');
+  if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || error.code === 'FST_ERR_CTP_INVALID_TYPE') {
+    throw new OAuthError('invalid_request', 'Send the parameters as application/x-www-form-urlencoded or JSON');
+  }
+  // Everything else (domain errors, 413, an unreachable database) goes to the application's error handler.
+  throw error;
 }
 
 const noStore = (reply: FastifyReply) => reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
