@@ -1,7 +1,13 @@
-import { sql, type Kysely, type Migration } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Dialect } from './database.ts';
 import * as initial from './migrations/2026-11-28T1300-initial.ts';
 import * as login from './migrations/2026-11-28T1400-login.ts';
+import * as search from './migrations/2026-11-28T1500-search.ts';
+
+/** A migration may differ per dialect (indexes especially); most ignore the second argument. */
+export interface Migration {
+  up(db: Kysely<any>, dialect: Dialect): Promise<void>;
+}
 
 /**
  * Every migration, by name. Names are timestamps so lexical order is apply order; listing them here (rather than
@@ -10,6 +16,7 @@ import * as login from './migrations/2026-11-28T1400-login.ts';
 export const MIGRATIONS: Record<string, Migration> = {
   '2026-11-28T1300-initial': initial,
   '2026-11-28T1400-login': login,
+  '2026-11-28T1500-search': search,
 };
 
 export const MIGRATION_TABLE = 'gatehouse_migrations';
@@ -45,7 +52,7 @@ export async function migrateToLatest(db: Kysely<any>, dialect: Dialect = 'sqlit
     const results: MigrationResult[] = [];
     for (const name of Object.keys(MIGRATIONS).sort()) {
       if (applied.has(name)) continue;
-      await MIGRATIONS[name]!.up(trx);
+      await MIGRATIONS[name]!.up(trx, dialect);
       await trx.insertInto(MIGRATION_TABLE).values({ name, applied_at: Date.now() }).execute();
       results.push({ migrationName: name, status: 'Success', direction: 'Up' });
     }

@@ -4,6 +4,7 @@ import type { NewUser, User, UserCredentials, UserSearch, UserStore } from '../d
 import type { Dialect } from './database.ts';
 import type { Schema, UsersTable } from './schema.ts';
 import { isUniqueViolation } from './sql-errors.ts';
+import { createUserSearch, type UserSearchOptions } from './user-search.ts';
 
 const ROLE_ORDER = Object.keys(ROLES);
 
@@ -41,7 +42,7 @@ function sortRoles(roles: string[]): AssignableRole[] {
   return roles.filter(isAssignableRole).sort((a, b) => ROLE_ORDER.indexOf(a) - ROLE_ORDER.indexOf(b));
 }
 
-export function createUserStore(db: Kysely<Schema>, dialect: Dialect): UserStore {
+export function createUserStore(db: Kysely<Schema>, dialect: Dialect, options: UserSearchOptions = {}): UserStore {
   async function rolesOf(ids: string[]): Promise<Map<string, AssignableRole[]>> {
     const byUser = new Map<string, string[]>(ids.map((id) => [id, []]));
     if (ids.length === 0) return new Map();
@@ -87,9 +88,7 @@ export function createUserStore(db: Kysely<Schema>, dialect: Dialect): UserStore
     };
   }
 
-  // Literal substring test: no LIKE, so `%`, `_` and `\` in a term need no escaping.
-  const contains = (term: string) =>
-    dialect === 'sqlite' ? sql<boolean>`instr(search_text, ${term}) > 0` : sql<boolean>`strpos(search_text, ${term}) > 0`;
+  const searchIndex = createUserSearch(db, dialect, options);
 
   return {
     async insert(user: NewUser) {
@@ -116,6 +115,7 @@ export function createUserStore(db: Kysely<Schema>, dialect: Dialect): UserStore
               .values(user.roles.map((role) => ({ user_id: user.id, role })))
               .execute();
           }
+          await searchIndex.index(trx, user.id);
         });
         return 'inserted';
       } catch (err) {
@@ -143,6 +143,7 @@ export function createUserStore(db: Kysely<Schema>, dialect: Dialect): UserStore
         const row = await trx.selectFrom('users').select(USER_COLUMNS).where('id', '=', id).executeTakeFirst();
         if (!row) return undefined;
         const roles = await trx.selectFrom('user_roles').select('role').where('user_id', '=', id).execute();
+        await searchIndex.unindex(trx, id);
         await trx.deleteFrom('user_roles').where('user_id', '=', id).execute();
         await trx.deleteFrom('users').where('id', '=', id).execute();
         return toUser(row, sortRoles(roles.map((r) => r.role)));
@@ -164,16 +165,8 @@ export function createUserStore(db: Kysely<Schema>, dialect: Dialect): UserStore
       return Number(result.numUpdatedRows) > 0;
     },
 
-    async search({ terms, sort, limit, offset }: UserSearch) {
-      let query = db.selectFrom('users').select(USER_COLUMNS);
-      for (const term of terms) query = query.where(contains(term));
-      const rows = await query
-        .orderBy('created_at', sort)
-        .orderBy('id', sort)
-        .limit(limit)
-        .offset(offset)
-        .execute();
-      return withRoles(rows);
+    async search(query: UserSearch) {
+      return withRoles(await searchIndex.search(query));
     },
   };
 }

@@ -1,0 +1,117 @@
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+import type { UserSearch } from '../domain/ports.ts';
+import type { Dialect } from './database.ts';
+import type { Schema } from './schema.ts';
+
+/**
+ * Substring search over users (CONTRACT.md §3.4) with an index, per dialect. Every term must occur literally in
+ * `search_text` (lower-cased email, first and last name, newline-separated); results follow (created_at, id).
+ *
+ * A trigram index (SQLite FTS5 `trigram`, PostgreSQL `pg_trgm` GIN) finds the rows containing a term of 3+
+ * characters fast when there are few of them, but a term matching a large share of users (a popular surname, a
+ * mail domain) makes it gather every match before anything can be ordered. Walking the (created_at, id) index and
+ * stopping once a page is full is the reverse: instant for common terms, a long read for rare ones. So each query
+ * first counts its matches in the index, up to a cap (GATHER_CAP): below the cap it gathers and sorts them; at the cap the
+ * term is common enough that the walk fills a page after a short read.
+ *
+ * Terms of 1–2 characters cannot be served by any trigram index: with no longer term beside them, the query walks
+ * the creation order and stops at the end of the page (bounded by the page for common terms, a full read for a
+ * rare one).
+ *
+ * The trigram index is only a prefilter: every term is re-checked with a literal `instr`/`strpos`, so `%`, `_`, `*`,
+ * quotes and backslashes never act as wildcards or syntax.
+ */
+export const GATHER_CAP = 2000;
+
+export interface UserSearchOptions {
+  /** Matches counted before a term counts as common (tests shrink it to exercise both strategies). */
+  gatherCap?: number;
+}
+
+const COLUMNS = sql`users.id, users.email, users.first_name, users.last_name, users.password_temporary, users.token_version, users.created_at`;
+
+export interface UserRowOut {
+  id: string;
+  email: string;
+  first_name: string | null;
+  last_name: string | null;
+  password_temporary: number;
+  token_version: number;
+  created_at: number;
+}
+
+const and = (parts: RawBuilder<unknown>[]) => sql.join(parts, sql` and `);
+
+/** LIKE pattern for a literal substring: `\`, `%` and `_` escaped with PostgreSQL's default escape character. */
+function likeContaining(term: string): string {
+  return `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/** An FTS5 query requiring each term as a phrase; quotes inside a term are doubled, so nothing is syntax. */
+function ftsQuery(terms: string[]): string {
+  return terms.map((t) => `"${t.replace(/"/g, '""')}"`).join(' AND ');
+}
+
+const pgLike = (term: string) => sql`users.search_text like ${likeContaining(term)}`;
+
+export function createUserSearch(db: Kysely<Schema>, dialect: Dialect, options: UserSearchOptions = {}) {
+  const cap = options.gatherCap ?? GATHER_CAP;
+  const contains = (term: string) =>
+    dialect === 'sqlite' ? sql`instr(users.search_text, ${term}) > 0` : sql`strpos(users.search_text, ${term}) > 0`;
+
+  function walk({ terms, sort, limit, offset }: UserSearch) {
+    const dir = sql.raw(sort);
+    const where = terms.length > 0 ? sql`where ${and(terms.map(contains))}` : sql``;
+    return sql<UserRowOut>`select ${COLUMNS} from users ${where}
+      order by users.created_at ${dir}, users.id ${dir} limit ${limit} offset ${offset}`.execute(db);
+  }
+
+  /** How many rows match the long terms in the trigram index, counting no further than the cap. */
+  async function countUpToCap(long: string[]): Promise<number> {
+    const probe =
+      dialect === 'sqlite'
+        ? sql<{ n: number }>`select count(*) as n from
+            (select rowid from users_search where users_search match ${ftsQuery(long)} limit ${cap})`
+        : sql<{ n: number }>`select count(*)::int as n from
+            (select 1 from users where ${and(long.map(pgLike))} limit ${cap}) m`;
+    return Number((await probe.execute(db)).rows[0]?.n ?? 0);
+  }
+
+  /** Every match by way of the trigram index, then ordered: cheap because there are fewer than the cap. */
+  function gather(q: UserSearch, long: string[]) {
+    const dir = sql.raw(q.sort);
+    const literal = and(q.terms.map(contains));
+    // On PostgreSQL, MATERIALIZED keeps the planner on the trigram index for the gathering rather than walking the
+    // creation order in search of a handful of rows.
+    const matches =
+      dialect === 'sqlite'
+        ? sql`select ${COLUMNS} from users
+            where users.seq in (select rowid from users_search where users_search match ${ftsQuery(long)}) and ${literal}`
+        : sql`select ${COLUMNS} from users where ${and(long.map(pgLike))} and ${literal}`;
+    return sql<UserRowOut>`with m as ${dialect === 'postgres' ? sql`materialized` : sql``} (${matches})
+      select * from m order by created_at ${dir}, id ${dir} limit ${q.limit} offset ${q.offset}`.execute(db);
+  }
+
+  return {
+    async search(q: UserSearch): Promise<UserRowOut[]> {
+      const long = q.terms.filter((t) => [...t].length >= 3);
+      const indexed = long.length > 0 && (await countUpToCap(long)) < cap;
+      return (await (indexed ? gather(q, long) : walk(q))).rows;
+    },
+
+    /** Adds a just-inserted user to the index, in the caller's transaction. */
+    async index(trx: Kysely<Schema>, userId: string): Promise<void> {
+      if (dialect !== 'sqlite') return; // the GIN index follows the row by itself
+      // `seq` only keys the FTS index (its rowid must be an integer); max + 1 is race-free here because SQLite has
+      // one writer at a time and this runs inside its transaction.
+      await sql`update users set seq = (select coalesce(max(seq), 0) + 1 from users) where id = ${userId}`.execute(trx);
+      await sql`insert into users_search (rowid, search_text) select seq, search_text from users where id = ${userId}`.execute(trx);
+    },
+
+    /** Removes a user about to be deleted from the index, in the caller's transaction. */
+    async unindex(trx: Kysely<Schema>, userId: string): Promise<void> {
+      if (dialect !== 'sqlite') return;
+      await sql`delete from users_search where rowid = (select seq from users where id = ${userId})`.execute(trx);
+    },
+  };
+}
