@@ -35,7 +35,3 @@ export function uuidv7(nowMs: number = Date.now()): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-/** The Unix milliseconds inside a UUIDv7. */
-export function uuidv7Millis(id: string): number {
-  return parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
-}

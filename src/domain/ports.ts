@@ -122,7 +122,10 @@ export interface LockoutPolicy {
 export interface LoginFailureStore {
   /** Until when the username is locked (epoch ms), or null; and whether any failures are on record. */
   state(username: string, now: number): Promise<{ lockedUntil: number | null; failures: number }>;
-  /** Counts one failure atomically (so concurrent guesses on many replicas all count) and locks at the threshold. */
+  /**
+   * Counts one failure atomically (so concurrent guesses on many replicas all count) and locks at the threshold.
+   * A lock in force is left as it is.
+   */
   recordFailure(username: string, now: number, policy: LockoutPolicy): Promise<void>;
   clear(username: string): Promise<void>;
 }

@@ -79,7 +79,9 @@ export function createSessionService(deps: SessionDeps) {
     const matches = await hasher.verify(user?.passwordHash ?? deps.dummyHash, password);
     const locked = state.lockedUntil !== null && state.lockedUntil > now;
     if (!user || !matches || locked) {
-      if (!locked) await failures.recordFailure(email, now, policy.lockout);
+      // Recorded even while locked (the lock itself is not extended), so a locked account does the same database
+      // work as a wrong password and cannot be told apart by timing.
+      await failures.recordFailure(email, now, policy.lockout);
       throw errors.invalidLogin();
     }
     if (state.failures > 0) await failures.clear(email);

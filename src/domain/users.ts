@@ -1,7 +1,7 @@
 import { firstUnknownRole, holdsAny, normaliseRoles, roleView, type RoleView } from './access.ts';
 import { emailProblem, normaliseEmail } from './email.ts';
 import { errors, valueError, ValidationError, type FieldProblem } from './errors.ts';
-import { uuidv7, uuidv7Millis } from './ids.ts';
+import { uuidv7 } from './ids.ts';
 import { checkPassword } from './password-policy.ts';
 import type { Principal } from './principal.ts';
 import type { Clock, PasswordHasher, SortOrder, User, UserStore } from './ports.ts';
@@ -81,12 +81,9 @@ export function createUserService(deps: { users: UserStore; hasher: PasswordHash
       if (await users.emailTaken(email)) throw errors.userExists(email);
 
       const passwordHash = await hasher.hash(input.password);
-      // Creation time is read back from the id, which never goes backwards within a process even if the clock
-      // does: so (created_at, id) order, id order and insertion order all agree, which search paging relies on.
-      const id = uuidv7(clock.now());
-      const now = uuidv7Millis(id);
+      const now = clock.now();
       const user = {
-        id,
+        id: uuidv7(now),
         email,
         firstName: input.firstName,
         lastName: input.lastName,

@@ -36,7 +36,11 @@ export function createLoginFailureStore(db: Kysely<Schema>): LoginFailureStore {
           oc.column('username').doUpdateSet({
             failures: counted,
             window_started_at: sql`case when ${windowOver} then ${now} else login_failures.window_started_at end`,
-            locked_until: sql`case when ${counted} >= ${threshold} then ${now + lockMs} else login_failures.locked_until end`,
+            // A running lock is never extended (or the owner could be kept out for ever by anyone knowing the email).
+            locked_until: sql`case
+              when login_failures.locked_until > ${now} then login_failures.locked_until
+              when ${counted} >= ${threshold} then ${now + lockMs}
+              else login_failures.locked_until end`,
           }),
         )
         .execute();

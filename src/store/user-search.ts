@@ -52,6 +52,15 @@ function ftsQuery(terms: string[]): string {
   return terms.map((t) => `"${t.replace(/"/g, '""')}"`).join(' AND ');
 }
 
+const STATS_TTL_MS = 10 * 60_000;
+const STATS_MAX_ENTRIES = 100_000;
+
+/** The distinct 3-character windows of a term, as FTS5's trigram tokenizer cuts them (by code point). */
+function trigramsOf(term: string): string[] {
+  const chars = [...term];
+  return chars.length < 3 ? [] : chars.slice(0, -2).map((_, i) => chars.slice(i, i + 3).join(''));
+}
+
 const pgLike = (term: string) => sql`users.search_text like ${likeContaining(term)}`;
 
 export function createUserSearch(db: Kysely<Schema>, dialect: Dialect, options: UserSearchOptions = {}) {
@@ -66,37 +75,73 @@ export function createUserSearch(db: Kysely<Schema>, dialect: Dialect, options: 
       order by users.created_at ${dir}, users.id ${dir} limit ${limit} offset ${offset}`.execute(db);
   }
 
-  /** How many rows match the long terms in the trigram index, counting no further than the cap. */
-  async function countUpToCap(long: string[]): Promise<number> {
-    const probe =
-      dialect === 'sqlite'
-        ? sql<{ n: number }>`select count(*) as n from
-            (select rowid from users_search where users_search match ${ftsQuery(long)} limit ${cap})`
-        : sql<{ n: number }>`select count(*)::int as n from
-            (select 1 from users where ${and(long.map(pgLike))} limit ${cap}) m`;
-    return Number((await probe.execute(db)).rows[0]?.n ?? 0);
+  const trigramDocs = new Map<string, { docs: number; at: number }>();
+
+  /**
+   * How many users contain a trigram (SQLite: from the FTS5 vocabulary), remembered for a while: it only steers
+   * which trigrams to look up first, so an approximate, slightly old count is fine. Reading it costs a walk of that
+   * trigram's list, once per process per STATS_TTL_MS.
+   */
+  async function docsWith(trigram: string): Promise<number> {
+    const now = Date.now();
+    const known = trigramDocs.get(trigram);
+    if (known && now - known.at < STATS_TTL_MS) return known.docs;
+    const { rows } = await sql<{ doc: number }>`select doc from users_search_vocab where term = ${trigram}`.execute(db);
+    const docs = Number(rows[0]?.doc ?? 0);
+    if (trigramDocs.size >= STATS_MAX_ENTRIES) trigramDocs.clear();
+    trigramDocs.set(trigram, { docs, at: now });
+    return docs;
+  }
+
+  /**
+   * Index lookups that each select a superset of the matching users, cheapest first.
+   *
+   * SQLite: a phrase query for a long term reads the lists of ALL its trigrams, and names are made of common
+   * trigrams ("ber", "son", "ill"), so a rare 12-letter term would read tens of thousands of entries. The two
+   * rarest trigrams alone narrow the candidates almost as well for a fraction of the reading; the literal re-check
+   * removes the rest. Should they still leave the cap's worth of candidates, the exact phrases come next.
+   * PostgreSQL: GIN intersects its posting lists skipping through the frequent ones already, so LIKE is enough.
+   */
+  async function lookups(long: string[]): Promise<{ count(): Promise<number>; where: RawBuilder<unknown> }[]> {
+    if (dialect === 'postgres') {
+      const where = and(long.map(pgLike));
+      const count = async () =>
+        Number((await sql<{ n: number }>`select count(*)::int as n from (select 1 from users where ${where} limit ${cap}) m`.execute(db)).rows[0]?.n ?? 0);
+      return [{ count, where }];
+    }
+    const fts = (query: string) => ({
+      where: sql`users.seq in (select rowid from users_search where users_search match ${query})`,
+      count: async () =>
+        Number((await sql<{ n: number }>`select count(*) as n from
+          (select rowid from users_search where users_search match ${query} limit ${cap})`.execute(db)).rows[0]?.n ?? 0),
+    });
+    const grams = [...new Set(long.flatMap(trigramsOf))];
+    const docs = await Promise.all(grams.map(docsWith));
+    const rarest = grams.map((g, i) => ({ g, n: docs[i]! })).sort((a, b) => a.n - b.n).slice(0, 2).map((x) => x.g);
+    const exact = ftsQuery(long);
+    const narrowed = ftsQuery(rarest);
+    return narrowed === exact ? [fts(exact)] : [fts(narrowed), fts(exact)];
   }
 
   /** Every match by way of the trigram index, then ordered: cheap because there are fewer than the cap. */
-  function gather(q: UserSearch, long: string[]) {
+  function gather(q: UserSearch, candidates: RawBuilder<unknown>) {
     const dir = sql.raw(q.sort);
-    const literal = and(q.terms.map(contains));
     // On PostgreSQL, MATERIALIZED keeps the planner on the trigram index for the gathering rather than walking the
     // creation order in search of a handful of rows.
-    const matches =
-      dialect === 'sqlite'
-        ? sql`select ${COLUMNS} from users
-            where users.seq in (select rowid from users_search where users_search match ${ftsQuery(long)}) and ${literal}`
-        : sql`select ${COLUMNS} from users where ${and(long.map(pgLike))} and ${literal}`;
-    return sql<UserRowOut>`with m as ${dialect === 'postgres' ? sql`materialized` : sql``} (${matches})
+    return sql<UserRowOut>`with m as ${dialect === 'postgres' ? sql`materialized` : sql``}
+        (select ${COLUMNS} from users where ${candidates} and ${and(q.terms.map(contains))})
       select * from m order by created_at ${dir}, id ${dir} limit ${q.limit} offset ${q.offset}`.execute(db);
   }
 
   return {
     async search(q: UserSearch): Promise<UserRowOut[]> {
       const long = q.terms.filter((t) => [...t].length >= 3);
-      const indexed = long.length > 0 && (await countUpToCap(long)) < cap;
-      return (await (indexed ? gather(q, long) : walk(q))).rows;
+      if (long.length > 0) {
+        for (const lookup of await lookups(long)) {
+          if ((await lookup.count()) < cap) return (await gather(q, lookup.where)).rows;
+        }
+      }
+      return (await walk(q)).rows;
     },
 
     /** Adds a just-inserted user to the index, in the caller's transaction. */

@@ -20,6 +20,8 @@ export async function up(db: Kysely<any>, dialect: Dialect): Promise<void> {
       create virtual table users_search using fts5(
         search_text, content='', contentless_delete=1, tokenize='trigram')`.execute(db);
     await sql`insert into users_search (rowid, search_text) select seq, search_text from users`.execute(db);
+    // How many users hold each trigram: search reads it to look up a long term's rarest trigrams first.
+    await sql`create virtual table users_search_vocab using fts5vocab(users_search, 'row')`.execute(db);
   } else {
     await sql`select pg_advisory_xact_lock(hashtext('gatehouse.extension.pg_trgm'))`.execute(db);
     await sql`create extension if not exists pg_trgm with schema public`.execute(db);

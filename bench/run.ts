@@ -1,0 +1,207 @@
+// `npm run bench [-- --quick]`: measures Gatehouse against a bare Node server, search at growing sizes on SQLite
+// and PostgreSQL, and hashing-bound operations against the raw argon2id rate — all in one run, printed as a
+// markdown table (and, for a full run, written to bench/RESULTS.md).
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { BENCH_TERMS } from '../scripts/seed-data.ts';
+import { findPostgres } from '../scripts/find-postgres.mjs';
+import { createArgon2Hasher } from '../src/security/argon2-hasher.ts';
+import { load, sequentialLatency, type LoadResult } from './load.ts';
+import { ROOT, rssOf, runTsx, startBareServer, startGatehouse } from './processes.ts';
+
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
+const quick = values.quick;
+const ADMIN_KEY = 'bench-admin-key-0123456789abcdefghijklmnopqrstuvwxyz';
+const ADMIN = { authorization: `Bearer ${ADMIN_KEY}` };
+const PASSWORD = 'Bench-Login-Password-42';
+const seconds = quick ? 3 : 10;
+const CONNECTIONS = 32;
+const out: string[] = [];
+const say = (line = '') => {
+  out.push(line);
+  process.stdout.write(line + '\n');
+};
+const ms = (v: number) => (v < 10 ? v.toFixed(2) : v.toFixed(1));
+const pct = (a: number, b: number) => `${((a / b) * 100).toFixed(0)}%`;
+const env = (databaseUrl: string) => ({
+  DATABASE_URL: databaseUrl,
+  GATEHOUSE_ADMIN_KEY: ADMIN_KEY,
+  GATEHOUSE_AUTH_RATE_LIMIT: '0',
+  GATEHOUSE_LOG_LEVEL: 'warn',
+});
+
+async function api(base: string, path: string, init: RequestInit = {}): Promise<any> {
+  const res = await fetch(base + path, { ...init, headers: { 'content-type': 'application/json', ...ADMIN, ...(init.headers ?? {}) } });
+  const body = await res.json();
+  if (!res.ok) throw new Error(`${path}: ${res.status} ${JSON.stringify(body)}`);
+  return body;
+}
+
+const work = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
+const started = Date.now();
+
+say(`## Gatehouse benchmark${quick ? ' (quick)' : ''}`);
+say();
+say(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}. ` +
+  `Load from autocannon in this process, ${CONNECTIONS} connections, ${seconds} s per row; server log level warn.`);
+
+// ---------------------------------------------------------------- hot paths against the bare-server ceiling
+{
+  const bare = await startBareServer();
+  const gh = await startGatehouse(env(`sqlite:${join(work, 'hot.db')}`));
+  try {
+    const user = await api(gh.url, '/users', {
+      method: 'POST',
+      body: JSON.stringify({ email: 'hot@example.com', password: PASSWORD, temporary: false, roles: ['CHAT-USER'], firstName: 'Hot', lastName: 'Path' }),
+    });
+    const key = await api(gh.url, '/auth/api_keys', { method: 'POST', body: JSON.stringify({ roles: ['CHAT-USER'] }) });
+    const token = await api(gh.url, '/auth/token', { method: 'POST', body: JSON.stringify({ grant_type: 'password', username: user.email, password: PASSWORD }) });
+    const check = '/users/permissions/check?action=create&resource=prompts';
+    const rows: [string, LoadResult][] = [];
+    rows.push(['bare Node http server, `{}`', await load({ url: bare.url, connections: CONNECTIONS, seconds })]);
+    rows.push(['permission check, API key', await load({ url: gh.url + check, connections: CONNECTIONS, seconds, headers: { authorization: `Bearer ${key.key}` } })]);
+    rows.push(['permission check, access token', await load({ url: gh.url + check, connections: CONNECTIONS, seconds, headers: { authorization: `Bearer ${token.access_token}` } })]);
+    rows.push(['`GET /users/me`, access token', await load({ url: gh.url + '/users/me', connections: CONNECTIONS, seconds, headers: { authorization: `Bearer ${token.access_token}` } })]);
+    const ceiling = rows[0]![1].rps;
+    say();
+    say('### Hot paths (SQLite)');
+    say();
+    say('| request | req/s | p50 ms | p99 ms | of ceiling | errors |');
+    say('|---|---:|---:|---:|---:|---:|');
+    for (const [name, r] of rows) say(`| ${name} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${pct(r.rps, ceiling)} | ${r.errors + r.non2xx} |`);
+  } finally {
+    await Promise.all([bare.stop(), gh.stop()]);
+  }
+}
+
+// ---------------------------------------------------------------- hashing-bound operations
+{
+  const hasher = createArgon2Hasher();
+  const rate = async (op: () => Promise<unknown>) => {
+    const until = Date.now() + seconds * 1000;
+    let n = 0;
+    // Four at a time: libuv's default thread pool, which is what the server hashes on too.
+    await Promise.all(Array.from({ length: 4 }, async () => {
+      while (Date.now() < until) {
+        await op();
+        n += 1;
+      }
+    }));
+    return n / seconds;
+  };
+  const sample = await hasher.hash(PASSWORD);
+  const hashRate = await rate(() => hasher.hash(PASSWORD));
+  const verifyRate = await rate(() => hasher.verify(sample, PASSWORD));
+
+  const gh = await startGatehouse(env(`sqlite:${join(work, 'hash.db')}`));
+  try {
+    await api(gh.url, '/users', {
+      method: 'POST',
+      body: JSON.stringify({ email: 'login@example.com', password: PASSWORD, temporary: false, roles: ['CHAT-USER'], firstName: 'Log', lastName: 'In' }),
+    });
+    let n = 0;
+    const createBody = () =>
+      JSON.stringify({ email: `bench.${Date.now()}.${n++}@example.com`, password: PASSWORD, temporary: true, roles: ['CHAT-USER'], firstName: 'B', lastName: 'C' });
+    const creates = await load({ url: gh.url + '/users', connections: 8, seconds, method: 'POST', headers: { ...ADMIN, 'content-type': 'application/json' }, makeBody: createBody });
+    const logins = await load({
+      url: gh.url + '/auth/token',
+      connections: 8,
+      seconds,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ grant_type: 'password', username: 'login@example.com', password: PASSWORD }),
+    });
+    const key = await api(gh.url, '/auth/api_keys', { method: 'POST', body: JSON.stringify({ roles: ['CHAT-USER'] }) });
+    const [, checkDuring] = await Promise.all([
+      load({ url: gh.url + '/users', connections: 8, seconds, method: 'POST', headers: { ...ADMIN, 'content-type': 'application/json' }, makeBody: createBody }),
+      load({ url: gh.url + '/users/permissions/check?action=create&resource=prompts', connections: 4, seconds, headers: { authorization: `Bearer ${key.key}` } }),
+    ]);
+    say();
+    say('### Hashing-bound operations (argon2id m=19456 KiB, t=2, p=1)');
+    say();
+    say('| operation | per second | of ceiling | p50 ms | p99 ms | errors |');
+    say('|---|---:|---:|---:|---:|---:|');
+    say(`| raw argon2id hash, 4 at a time (ceiling for creates) | ${hashRate.toFixed(1)} | 100% | | | |`);
+    say(`| raw argon2id verify, 4 at a time (ceiling for logins) | ${verifyRate.toFixed(1)} | 100% | | | |`);
+    say(`| \`POST /users\` | ${creates.rps.toFixed(1)} | ${pct(creates.rps, hashRate)} | ${creates.p50} | ${creates.p99} | ${creates.errors + creates.non2xx} |`);
+    say(`| \`POST /auth/token\` (password grant) | ${logins.rps.toFixed(1)} | ${pct(logins.rps, verifyRate)} | ${logins.p50} | ${logins.p99} | ${logins.errors + logins.non2xx} |`);
+    say(`| permission check while creates run | ${checkDuring.rps.toFixed(0)} | | ${checkDuring.p50} | **${checkDuring.p99}** | ${checkDuring.errors + checkDuring.non2xx} |`);
+  } finally {
+    await gh.stop();
+  }
+}
+
+// ---------------------------------------------------------------- search at growing sizes, both dialects
+const QUERIES: [string, string, number][] = [
+  [`≥3 chars, common ("${BENCH_TERMS.common}")`, BENCH_TERMS.common, 0],
+  [`≥3 chars, mail domain ("${BENCH_TERMS.domain}")`, BENCH_TERMS.domain, 0],
+  [`≥3 chars, mid ("${BENCH_TERMS.mid}")`, BENCH_TERMS.mid, 0],
+  [`≥3 chars, rare ("${BENCH_TERMS.rare}")`, BENCH_TERMS.rare, 0],
+  [`1–2 chars ("${BENCH_TERMS.short}")`, BENCH_TERMS.short, 0],
+  [`two terms ("${BENCH_TERMS.twoTerms}")`, BENCH_TERMS.twoTerms, 0],
+  ['no term, page 0', '', 0],
+  ['no term, page 1000', '', 1000],
+];
+const SIZES = quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000];
+const reps = quick ? 20 : 100;
+
+async function searchBench(dialect: string, databaseUrl: string, sizes: number[]) {
+  const table = new Map<string, { p50: number; p99: number }[]>();
+  let rss: number | null = null;
+  for (const size of sizes) {
+    const t = Date.now();
+    await runTsx('scripts/seed.ts', ['--users', String(size)], { DATABASE_URL: databaseUrl });
+    process.stdout.write(`(${dialect}: ${size} users seeded in ${((Date.now() - t) / 1000).toFixed(0)} s)\n`);
+    const gh = await startGatehouse(env(databaseUrl));
+    try {
+      for (const [name, term, page] of QUERIES) {
+        const url = `${gh.url}/users?search_string=${encodeURIComponent(term)}&page=${page}&page_size=10`;
+        const r = await sequentialLatency(url, ADMIN, reps);
+        table.set(name, [...(table.get(name) ?? []), r]);
+      }
+      if (size === sizes.at(-1)) rss = rssOf(gh.child.pid);
+    } finally {
+      await gh.stop();
+    }
+  }
+  say();
+  say(`### Search latency, ${dialect} (ms, ${reps} sequential requests each, page_size 10)`);
+  say();
+  const sizeNames = sizes.map((s) => (s >= 1e6 ? `${s / 1e6}M` : `${s / 1e3}k`));
+  say(`| query | ${sizeNames.map((s) => `${s} p50 | ${s} p99`).join(' | ')} | ${sizeNames.at(-1)}/${sizeNames[0]} p50 |`);
+  say(`|---|${sizes.map(() => '---:|---:').join('|')}|---:|`);
+  for (const [name] of QUERIES) {
+    const r = table.get(name)!;
+    say(`| ${name} | ${r.map((x) => `${ms(x.p50)} | ${ms(x.p99)}`).join(' | ')} | ${(r.at(-1)!.p50 / r[0]!.p50).toFixed(1)} |`);
+  }
+  if (rss !== null) say(`\nServer RSS at ${sizeNames.at(-1)} users after these searches: ${(rss / 2 ** 20).toFixed(0)} MiB.`);
+}
+
+await searchBench('SQLite', `sqlite:${join(work, 'search.db')}`, SIZES);
+
+const server = await findPostgres();
+if (!server) {
+  say('\n(PostgreSQL: none found, so no PostgreSQL rows.)');
+} else {
+  const name = `gatehouse_bench_${process.pid}`;
+  const admin = new pg.Client({ connectionString: server.url });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  try {
+    const url = new URL(server.url);
+    url.pathname = `/${name}`;
+    await searchBench('PostgreSQL', url.toString(), quick ? [10_000] : SIZES);
+  } finally {
+    await admin.query(`drop database if exists ${name} with (force)`);
+    await admin.end();
+    server.stop();
+  }
+}
+
+rmSync(work, { recursive: true, force: true });
+say();
+say(`Whole run: ${((Date.now() - started) / 1000).toFixed(0)} s.`);
+if (!quick) writeFileSync(join(ROOT, 'bench', 'RESULTS.md'), out.join('\n') + '\n');
