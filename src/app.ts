@@ -5,10 +5,12 @@ import type { Config } from './config.ts';
 import { createApiKeyService } from './domain/api-keys.ts';
 import { createAuthenticator } from './domain/authenticator.ts';
 import { systemClock, type Clock, type PasswordHasher } from './domain/ports.ts';
+import { createPrincipalCache } from './domain/principal-cache.ts';
 import { createSessionService } from './domain/sessions.ts';
 import { createUserService } from './domain/users.ts';
 import { authPlugin } from './http/auth.ts';
 import { registerErrorHandling } from './http/error-handler.ts';
+import { lazyChildLogger } from './http/lazy-logger.ts';
 import { createMetrics, recordRequestMetrics } from './http/metrics.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import { createRateLimiter } from './http/rate-limit.ts';
@@ -52,6 +54,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
       redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie'], censor: '[redacted]' },
       ...(deps.logStream ? { stream: deps.logStream } : {}),
     },
+    childLoggerFactory: lazyChildLogger,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
@@ -78,8 +81,9 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
     parseJson(request, body as string, done);
   });
   registerErrorHandling(app, deps.database.isUnavailable);
-  app.addHook('onSend', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    done();
   });
 
   const metrics = createMetrics();
@@ -90,12 +94,16 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
   const secrets = { randomSecret: () => randomSecret(32), digest: sha256Hex };
   const userStore = createUserStore(db, dialect);
   const apiKeyStore = createApiKeyStore(db, dialect);
-  const users = createUserService({ users: userStore, hasher: deps.hasher, clock });
+  // Per-process memory of recently authenticated credentials; every service that ends a credential tells it.
+  const principalCache = createPrincipalCache({ ttlMs: config.authCacheTtlMs, maxEntries: 10_000, clock });
+  const revocations = { revoked: (id: string) => principalCache.revoke(id) };
+  const users = createUserService({ users: userStore, hasher: deps.hasher, clock, revocations });
   const apiKeys = createApiKeyService({
     apiKeys: apiKeyStore,
     clock,
     secrets,
     maxActive: config.maxApiKeys,
+    revocations,
   });
   const signer = await createJwtSigner({
     keys: createSigningKeyStore(db, dialect),
@@ -122,6 +130,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
         lockMs: config.lockoutDurationSeconds * 1000,
       },
     },
+    revocations,
   });
   const authenticate = createAuthenticator({
     apiKeys: apiKeyStore,
@@ -129,6 +138,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
     digest: sha256Hex,
     constantTimeEqual,
     extra: [(credential) => (looksLikeJwt(credential) ? sessions.authenticateAccessToken(credential) : undefined)],
+    cache: principalCache,
   });
 
   await app.register(operationRoutes, { metrics, ping: deps.database.ping });

@@ -27,6 +27,7 @@ export async function bootstrapAdminKey(
     clock: systemClock,
     secrets: { randomSecret: () => randomSecret(32), digest: sha256Hex },
     maxActive: opts.maxApiKeys,
+    revocations: { revoked: () => {} }, // no server is running yet, so nothing is cached
   });
   const { key, secret } = await service.mint({ description: 'bootstrap key (minted at first start)', roles: ['ORG-ADMIN'] });
   if (!(await meta.setOnce(MINTED, new Date().toISOString()))) {

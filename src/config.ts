@@ -20,6 +20,8 @@ export interface Config {
   lockoutThreshold: number;
   lockoutWindowSeconds: number;
   lockoutDurationSeconds: number;
+  /** How long a verified credential is remembered per process; bounds cross-replica revocation delay. */
+  authCacheTtlMs: number;
   /** Believe X-Forwarded-For (behind a load balancer) when telling clients apart. */
   trustProxy: boolean;
   logLevel: LogLevel;
@@ -105,6 +107,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     lockoutWindowSeconds: integer(env, 'GATEHOUSE_LOCKOUT_WINDOW', 900, 1, 86_400),
     lockoutDurationSeconds: integer(env, 'GATEHOUSE_LOCKOUT_DURATION', 900, 1, 86_400),
     trustProxy: boolean(env, 'GATEHOUSE_TRUST_PROXY', false),
+    authCacheTtlMs: integer(env, 'GATEHOUSE_AUTH_CACHE_TTL_MS', 500, 0, 1000),
     logLevel,
   });
 }

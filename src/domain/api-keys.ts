@@ -1,6 +1,7 @@
 import { firstUnknownRole, normaliseRoles, type AssignableRole } from './access.ts';
 import { errors } from './errors.ts';
 import { uuidv7 } from './ids.ts';
+import type { Revocations } from './principal-cache.ts';
 import type { ApiKey, ApiKeyStore, Clock } from './ports.ts';
 
 /** Minting needs fresh randomness and a one-way digest; `security/secrets.ts` provides both. */
@@ -36,7 +37,13 @@ export function apiKeyView(key: ApiKey): ApiKeyView {
 
 export const DEFAULT_API_KEY_ROLES = ['VALIDATION-USER'];
 
-export function createApiKeyService(deps: { apiKeys: ApiKeyStore; clock: Clock; secrets: SecretTools; maxActive: number }) {
+export function createApiKeyService(deps: {
+  apiKeys: ApiKeyStore;
+  clock: Clock;
+  secrets: SecretTools;
+  maxActive: number;
+  revocations: Revocations;
+}) {
   const { apiKeys, clock, secrets, maxActive } = deps;
 
   return {
@@ -71,6 +78,7 @@ export function createApiKeyService(deps: { apiKeys: ApiKeyStore; clock: Clock; 
     async deactivate(id: string): Promise<ApiKey> {
       const key = await apiKeys.deactivate(id, clock.now());
       if (!key) throw errors.apiKeyNotFound();
+      deps.revocations.revoked(id);
       return key;
     },
   };

@@ -1,10 +1,11 @@
 import { ADMIN_KEY_ROLE } from './access.ts';
 import { API_KEY_PREFIX } from './api-keys.ts';
+import type { CachedPrincipal, PrincipalCache } from './principal-cache.ts';
 import { ADMIN_KEY_PRINCIPAL_ID, type Principal } from './principal.ts';
 import type { ApiKeyStore } from './ports.ts';
 
 /** Resolves one bearer credential to a principal, or undefined when it is not one this resolver knows. */
-export type CredentialResolver = (credential: string) => Promise<Principal | undefined> | Principal | undefined;
+export type CredentialResolver = (credential: string) => Promise<CachedPrincipal | undefined> | CachedPrincipal | undefined;
 
 export interface AuthenticatorDeps {
   apiKeys: ApiKeyStore;
@@ -14,11 +15,13 @@ export interface AuthenticatorDeps {
   constantTimeEqual(a: string, b: string): boolean;
   /** Further resolvers (access tokens) tried after the admin key and API keys. */
   extra?: CredentialResolver[];
+  cache: PrincipalCache;
 }
 
 /**
  * Turns a bearer credential into a principal. No password hashing happens here: API keys are 256-bit random
- * secrets, so one SHA-256 and one indexed lookup is both safe and fast (DESIGN.md, hot paths).
+ * secrets, so one SHA-256 and one indexed lookup is both safe and fast (DESIGN.md, hot paths) — and a credential
+ * seen in the last moments is answered from the principal cache without the lookup.
  */
 export function createAuthenticator(deps: AuthenticatorDeps): (credential: string) => Promise<Principal | undefined> {
   const { apiKeys, adminKey, digest, constantTimeEqual } = deps;
@@ -31,17 +34,28 @@ export function createAuthenticator(deps: AuthenticatorDeps): (credential: strin
     lastName: null,
   };
 
-  return async (credential) => {
-    if (adminKey !== null && constantTimeEqual(credential, adminKey)) return adminPrincipal;
+  async function resolve(credential: string): Promise<CachedPrincipal | undefined> {
     if (credential.startsWith(API_KEY_PREFIX)) {
       const key = await apiKeys.findActiveBySecretHash(digest(credential));
       if (!key) return undefined;
-      return { kind: 'api_key', id: key.id, roles: key.roles, email: null, firstName: null, lastName: null };
+      return { principal: { kind: 'api_key', id: key.id, roles: key.roles, email: null, firstName: null, lastName: null } };
     }
-    for (const resolve of deps.extra ?? []) {
-      const principal = await resolve(credential);
-      if (principal) return principal;
+    for (const next of deps.extra ?? []) {
+      const found = await next(credential);
+      if (found) return found;
     }
     return undefined;
+  }
+
+  return async (credential) => {
+    if (adminKey !== null && constantTimeEqual(credential, adminKey)) return adminPrincipal;
+    const key = digest(credential);
+    const cached = deps.cache.get(key);
+    if (cached) return cached;
+    const generation = deps.cache.generation();
+    const found = await resolve(credential);
+    if (!found) return undefined;
+    deps.cache.set(key, found, generation);
+    return found.principal;
   };
 }

@@ -2,7 +2,7 @@ import { normaliseEmail } from './email.ts';
 import { errors, valueError, ValidationError } from './errors.ts';
 import { uuidv7 } from './ids.ts';
 import { checkPassword } from './password-policy.ts';
-import type { Principal } from './principal.ts';
+import type { CachedPrincipal, Revocations } from './principal-cache.ts';
 import type {
   Clock,
   LockoutPolicy,
@@ -42,6 +42,7 @@ export interface SessionDeps {
   clock: Clock;
   secrets: { randomSecret(): string; digest(secret: string): string };
   policy: SessionPolicy;
+  revocations: Revocations;
 }
 
 /**
@@ -123,6 +124,7 @@ export function createSessionService(deps: SessionDeps) {
       const user = await checkCredentials(username, currentPassword);
       const hash = await hasher.hash(newPassword);
       if (!(await users.setPassword(user.id, hash, false, clock.now()))) throw errors.invalidLogin();
+      deps.revocations.revoked(user.id);
       const updated = await users.findById(user.id);
       if (!updated) throw errors.invalidLogin();
       return issueTokens(updated);
@@ -135,12 +137,15 @@ export function createSessionService(deps: SessionDeps) {
     },
 
     /** An access token's principal, or undefined when the token is invalid, expired or outlived by a revocation. */
-    async authenticateAccessToken(token: string): Promise<Principal | undefined> {
+    async authenticateAccessToken(token: string): Promise<CachedPrincipal | undefined> {
       const claims = await signer.verify(token);
       if (!claims) return undefined;
       const user = await users.findById(claims.sub);
       if (!user || user.tokenVersion !== claims.ver) return undefined;
-      return { kind: 'user', id: user.id, roles: user.roles, email: user.email, firstName: user.firstName, lastName: user.lastName };
+      return {
+        principal: { kind: 'user', id: user.id, roles: user.roles, email: user.email, firstName: user.firstName, lastName: user.lastName },
+        validUntil: claims.exp * 1000,
+      };
     },
   };
 }

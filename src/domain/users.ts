@@ -3,6 +3,7 @@ import { emailProblem, normaliseEmail } from './email.ts';
 import { errors, valueError, ValidationError, type FieldProblem } from './errors.ts';
 import { uuidv7 } from './ids.ts';
 import { checkPassword } from './password-policy.ts';
+import type { Revocations } from './principal-cache.ts';
 import type { Principal } from './principal.ts';
 import type { Clock, PasswordHasher, SortOrder, User, UserStore } from './ports.ts';
 
@@ -62,8 +63,8 @@ export function searchTerms(searchString: string | undefined): string[] {
 // Beyond this offset no database holds rows; answering [] directly keeps absurd page numbers cheap and safe.
 const MAX_OFFSET = 2 ** 53;
 
-export function createUserService(deps: { users: UserStore; hasher: PasswordHasher; clock: Clock }) {
-  const { users, hasher, clock } = deps;
+export function createUserService(deps: { users: UserStore; hasher: PasswordHasher; clock: Clock; revocations: Revocations }) {
+  const { users, hasher, clock, revocations } = deps;
 
   return {
     async create(input: CreateUserInput): Promise<User> {
@@ -99,6 +100,7 @@ export function createUserService(deps: { users: UserStore; hasher: PasswordHash
     async delete(id: string): Promise<User> {
       const deleted = await users.delete(id);
       if (!deleted) throw errors.userNotFound(id);
+      revocations.revoked(id);
       return deleted;
     },
 
@@ -114,6 +116,7 @@ export function createUserService(deps: { users: UserStore; hasher: PasswordHash
       const passwordHash = await hasher.hash(password);
       const temporary = !own;
       if (!(await users.setPassword(id, passwordHash, temporary, clock.now()))) throw errors.userNotFound(id);
+      revocations.revoked(id);
       return { id, temporary };
     },
 

@@ -24,11 +24,12 @@ export function createMetrics() {
 
   return {
     observe(method: string, route: string, status: number, seconds: number): void {
-      const labels = `method="${escape(method)}",route="${escape(route)}",status="${status}"`;
-      let s = series.get(labels);
+      const key = `${method} ${status} ${route}`;
+      let s = series.get(key);
       if (!s) {
+        const labels = `method="${escape(method)}",route="${escape(route)}",status="${status}"`;
         s = { labels, count: 0, sum: 0, buckets: BUCKETS.map(() => 0) };
-        series.set(labels, s);
+        series.set(key, s);
       }
       s.count += 1;
       s.sum += seconds;
@@ -68,8 +69,8 @@ export function createMetrics() {
 export type Metrics = ReturnType<typeof createMetrics>;
 
 export function recordRequestMetrics(app: FastifyInstance, metrics: Metrics): void {
-  app.addHook('onResponse', async (request, reply) => {
-    const route = request.routeOptions.url ?? 'unmatched';
-    metrics.observe(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+  app.addHook('onResponse', (request, reply, done) => {
+    metrics.observe(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+    done();
   });
 }
