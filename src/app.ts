@@ -21,7 +21,7 @@ import { operationRoutes } from './http/routes/operations.ts';
 import { userRoutes } from './http/routes/users.ts';
 import { validatorCompiler } from './http/validation.ts';
 import { createJwtSigner } from './security/jwt-signer.ts';
-import { constantTimeEqual, randomSecret, sha256Hex } from './security/secrets.ts';
+import { randomSecret, secretMatcher, sha256Hex } from './security/secrets.ts';
 import { createApiKeyStore } from './store/api-key-store.ts';
 import type { Database } from './store/database.ts';
 import { createLoginFailureStore } from './store/login-failure-store.ts';
@@ -136,7 +136,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
     apiKeys: apiKeyStore,
     adminKey: config.adminKey,
     digest: sha256Hex,
-    constantTimeEqual,
+    secretMatcher,
     extra: [(credential) => (looksLikeJwt(credential) ? sessions.authenticateAccessToken(credential) : undefined)],
     cache: principalCache,
   });

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
 import { bootstrapAdminKey } from './bootstrap.ts';
 import { loadConfig, type Config } from './config.ts';
-import { createArgon2Hasher } from './security/argon2-hasher.ts';
+import { createHashPool } from './security/hash-pool.ts';
 import { openDatabase, type Database } from './store/database.ts';
 import { migrateToLatest } from './store/migrate.ts';
 
@@ -19,7 +19,8 @@ export async function startServer(env: Record<string, string | undefined> = proc
   const database = openDatabase(config.databaseUrl, { poolSize: config.dbPoolSize });
   try {
     await migrateToLatest(database.db, database.dialect, database.schema);
-    const app = await buildApp(config, { database, hasher: createArgon2Hasher() });
+    const hasher = createHashPool();
+    const app = await buildApp(config, { database, hasher });
     await bootstrapAdminKey(database, {
       adminKeyConfigured: config.adminKey !== null,
       maxApiKeys: config.maxApiKeys,
@@ -31,6 +32,7 @@ export async function startServer(env: Record<string, string | undefined> = proc
       (stopping ??= (async () => {
         await app.close(); // stops accepting, lets in-flight requests finish
         await database.close();
+        await hasher.close();
       })());
     return { app, database, config, stop };
   } catch (err) {

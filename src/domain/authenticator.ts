@@ -12,7 +12,8 @@ export interface AuthenticatorDeps {
   /** The configured admin key, or null. */
   adminKey: string | null;
   digest(secret: string): string;
-  constantTimeEqual(a: string, b: string): boolean;
+  /** Builds a constant-time check for one fixed secret. */
+  secretMatcher(secret: string): (candidate: string) => boolean;
   /** Further resolvers (access tokens) tried after the admin key and API keys. */
   extra?: CredentialResolver[];
   cache: PrincipalCache;
@@ -23,8 +24,9 @@ export interface AuthenticatorDeps {
  * secrets, so one SHA-256 and one indexed lookup is both safe and fast (DESIGN.md, hot paths) — and a credential
  * seen in the last moments is answered from the principal cache without the lookup.
  */
-export function createAuthenticator(deps: AuthenticatorDeps): (credential: string) => Promise<Principal | undefined> {
-  const { apiKeys, adminKey, digest, constantTimeEqual } = deps;
+export function createAuthenticator(deps: AuthenticatorDeps): (credential: string) => Principal | undefined | Promise<Principal | undefined> {
+  const { apiKeys, adminKey, digest } = deps;
+  const isAdminKey = adminKey === null ? () => false : deps.secretMatcher(adminKey);
   const adminPrincipal: Principal = {
     kind: 'admin_key',
     id: ADMIN_KEY_PRINCIPAL_ID,
@@ -47,15 +49,18 @@ export function createAuthenticator(deps: AuthenticatorDeps): (credential: strin
     return undefined;
   }
 
-  return async (credential) => {
-    if (adminKey !== null && constantTimeEqual(credential, adminKey)) return adminPrincipal;
+  // Synchronous when the answer is at hand (admin key, cached credential): most requests then never wait on a
+  // promise here.
+  return (credential) => {
+    if (isAdminKey(credential)) return adminPrincipal;
     const key = digest(credential);
     const cached = deps.cache.get(key);
     if (cached) return cached;
     const generation = deps.cache.generation();
-    const found = await resolve(credential);
-    if (!found) return undefined;
-    deps.cache.set(key, found, generation);
-    return found.principal;
+    return resolve(credential).then((found) => {
+      if (!found) return undefined;
+      deps.cache.set(key, found, generation);
+      return found.principal;
+    });
   };
 }

@@ -24,7 +24,7 @@ declare module 'fastify' {
   }
 }
 
-export type Authenticate = (credential: string) => Promise<Principal | undefined>;
+export type Authenticate = (credential: string) => Principal | undefined | Promise<Principal | undefined>;
 
 /**
  * The bearer credential of CONTRACT.md §1.1: the Authorization header, or when there is none, the
@@ -65,18 +65,41 @@ function cookieValue(header: string | undefined, name: string): string | null {
 export const authPlugin = fp(
   async (app: FastifyInstance, opts: { authenticate: Authenticate }) => {
     app.decorateRequest('principal', null as unknown as Principal);
-    app.addHook('onRequest', async (request) => {
-      const credential = bearerCredential(request);
-      if (credential === null) throw errors.requiresAuthentication();
-      if (credential === undefined) throw errors.badCredentials();
-      const principal = await opts.authenticate(credential);
+    const authorize = (request: FastifyRequest, principal: Principal | undefined): void => {
       if (!principal) throw errors.badCredentials();
       request.principal = principal;
-
       const access = request.routeOptions.config.access;
       if (access?.roles && !holdsAny(principal.roles, ['ORG-ADMIN', ...access.roles])) throw errors.forbidden();
       const denied = access?.check?.(principal, request);
       if (denied) throw denied;
+    };
+    // Callback style rather than async: when the principal is at hand (admin key, cached credential) the request
+    // goes on without a promise round trip.
+    app.addHook('onRequest', (request, _reply, done) => {
+      try {
+        const credential = bearerCredential(request);
+        if (credential === null) throw errors.requiresAuthentication();
+        if (credential === undefined) throw errors.badCredentials();
+        const found = opts.authenticate(credential);
+        if (found instanceof Promise) {
+          found.then(
+            (principal) => {
+              try {
+                authorize(request, principal);
+                done();
+              } catch (err) {
+                done(err as Error);
+              }
+            },
+            (err: Error) => done(err),
+          );
+          return;
+        }
+        authorize(request, found);
+        done();
+      } catch (err) {
+        done(err as Error);
+      }
     });
   },
   { name: 'gatehouse-auth', encapsulate: false },

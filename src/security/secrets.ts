@@ -1,4 +1,4 @@
-import { createHash, hash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** SHA-256 hex digest. Safe for high-entropy secrets (API keys, refresh tokens); never for passwords. */
 export function sha256Hex(value: string): string {
@@ -11,11 +11,11 @@ export function randomSecret(bytes = 32): string {
 }
 
 /**
- * Constant-time string equality. Both sides are hashed first so the comparison takes the same time whatever the
- * lengths — `timingSafeEqual` alone would leak the length of the expected value through its early throw.
+ * A constant-time matcher for one fixed secret (the admin key). Both sides are hashed first, so the comparison takes
+ * the same time whatever the candidate's length — `timingSafeEqual` on the raw strings would leak the secret's
+ * length through its early throw. The secret's digest is computed once.
  */
-export function constantTimeEqual(a: string, b: string): boolean {
-  const da = createHash('sha256').update(a, 'utf8').digest();
-  const db = createHash('sha256').update(b, 'utf8').digest();
-  return timingSafeEqual(da, db);
+export function secretMatcher(secret: string): (candidate: string) => boolean {
+  const expected = hash('sha256', secret, 'buffer');
+  return (candidate) => timingSafeEqual(hash('sha256', candidate, 'buffer'), expected);
 }
