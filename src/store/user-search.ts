@@ -11,8 +11,9 @@ import type { Schema } from './schema.ts';
  * characters fast when there are few of them, but a term matching a large share of users (a popular surname, a
  * mail domain) makes it gather every match before anything can be ordered. Walking the (created_at, id) index and
  * stopping once a page is full is the reverse: instant for common terms, a long read for rare ones. So each query
- * first counts its matches in the index, up to a cap (GATHER_CAP): below the cap it gathers and sorts them; at the cap the
- * term is common enough that the walk fills a page after a short read.
+ * chooses. On SQLite it first counts its matches in the index, up to a cap (GATHER_CAP): below the cap it gathers
+ * and sorts them; at the cap the term is common enough that the walk fills a page after a short read. On PostgreSQL
+ * the query planner makes the same choice from its statistics.
  *
  * Terms of 1–2 characters cannot be served by any trigram index: with no longer term beside them, the query walks
  * the creation order and stops at the end of the page (bounded by the page for common terms, a full read for a
@@ -100,15 +101,8 @@ export function createUserSearch(db: Kysely<Schema>, dialect: Dialect, options: 
    * trigrams ("ber", "son", "ill"), so a rare 12-letter term would read tens of thousands of entries. The two
    * rarest trigrams alone narrow the candidates almost as well for a fraction of the reading; the literal re-check
    * removes the rest. Should they still leave the cap's worth of candidates, the exact phrases come next.
-   * PostgreSQL: GIN intersects its posting lists skipping through the frequent ones already, so LIKE is enough.
    */
   async function lookups(long: string[]): Promise<{ count(): Promise<number>; where: RawBuilder<unknown> }[]> {
-    if (dialect === 'postgres') {
-      const where = and(long.map(pgLike));
-      const count = async () =>
-        Number((await sql<{ n: number }>`select count(*)::int as n from (select 1 from users where ${where} limit ${cap}) m`.execute(db)).rows[0]?.n ?? 0);
-      return [{ count, where }];
-    }
     const fts = (query: string) => ({
       where: sql`users.seq in (select rowid from users_search where users_search match ${query})`,
       count: async () =>
@@ -126,16 +120,25 @@ export function createUserSearch(db: Kysely<Schema>, dialect: Dialect, options: 
   /** Every match by way of the trigram index, then ordered: cheap because there are fewer than the cap. */
   function gather(q: UserSearch, candidates: RawBuilder<unknown>) {
     const dir = sql.raw(q.sort);
-    // On PostgreSQL, MATERIALIZED keeps the planner on the trigram index for the gathering rather than walking the
-    // creation order in search of a handful of rows.
-    return sql<UserRowOut>`with m as ${dialect === 'postgres' ? sql`materialized` : sql``}
-        (select ${COLUMNS} from users where ${candidates} and ${and(q.terms.map(contains))})
+    return sql<UserRowOut>`with m as (select ${COLUMNS} from users where ${candidates} and ${and(q.terms.map(contains))})
       select * from m order by created_at ${dir}, id ${dir} limit ${q.limit} offset ${q.offset}`.execute(db);
+  }
+
+  /**
+   * PostgreSQL makes the gather-or-walk choice itself: its planner estimates how many rows the LIKE keeps (from the
+   * column's statistics) and picks the trigram bitmap scan plus a sort for rare terms, or the backward walk of the
+   * (created_at, id) index for common ones — the same choice as SQLite's explicit probe, without a probe query.
+   */
+  function postgresSearch(q: UserSearch, long: string[]) {
+    const dir = sql.raw(q.sort);
+    return sql<UserRowOut>`select ${COLUMNS} from users where ${and(long.map(pgLike))} and ${and(q.terms.map(contains))}
+      order by users.created_at ${dir}, users.id ${dir} limit ${q.limit} offset ${q.offset}`.execute(db);
   }
 
   return {
     async search(q: UserSearch): Promise<UserRowOut[]> {
       const long = q.terms.filter((t) => [...t].length >= 3);
+      if (long.length > 0 && dialect === 'postgres') return (await postgresSearch(q, long)).rows;
       if (long.length > 0) {
         for (const lookup of await lookups(long)) {
           if ((await lookup.count()) < cap) return (await gather(q, lookup.where)).rows;
