@@ -11,6 +11,8 @@ import { createUserService } from './domain/users.ts';
 import { authPlugin } from './http/auth.ts';
 import { registerErrorHandling } from './http/error-handler.ts';
 import { lazyChildLogger } from './http/lazy-logger.ts';
+import { BODY_LIMIT_BYTES, clientErrorHandler, MAX_HEADER_BYTES, MAX_PARAM_LENGTH } from './http/limits.ts';
+import { registerSecurityHeaders } from './http/security-headers.ts';
 import { createMetrics, recordRequestMetrics } from './http/metrics.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import { createRateLimiter } from './http/rate-limit.ts';
@@ -60,14 +62,18 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     // Path ids up to 1 KiB reach the route (so an unknown one is a proper 404); longer paths are 414 (see below).
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1024 },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
     frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
       const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
       // `reply` here is typed for no route in particular, hence the cast; the body is the usual ErrorDetail.
       void reply.code(tooLong ? 414 : 400).send({ detail: tooLong ? 'URI too long' : 'Malformed URL' } as never);
     },
     trustProxy: config.trustProxy,
-    bodyLimit: 64 * 1024,
+    bodyLimit: BODY_LIMIT_BYTES,
+    // A client must deliver its whole request within this time (slow-loris defence); the check runs every second.
+    requestTimeout: config.requestTimeoutMs,
+    http: { maxHeaderSize: MAX_HEADER_BYTES, headersTimeout: config.requestTimeoutMs, connectionsCheckingInterval: 1000 } as never,
+    clientErrorHandler,
     ajv: { customOptions: { allErrors: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -86,6 +92,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
     done();
   });
 
+  await registerSecurityHeaders(app, config.corsOrigins);
   const metrics = createMetrics();
   recordRequestMetrics(app, metrics);
   await registerOpenApi(app, VERSION);

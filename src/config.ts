@@ -22,6 +22,10 @@ export interface Config {
   lockoutDurationSeconds: number;
   /** How long a verified credential is remembered per process; bounds cross-replica revocation delay. */
   authCacheTtlMs: number;
+  /** Browser origins allowed to call the API (CORS); empty means no CORS headers at all. */
+  corsOrigins: string[];
+  /** A client must send its whole request within this many milliseconds. */
+  requestTimeoutMs: number;
   /** Believe X-Forwarded-For (behind a load balancer) when telling clients apart. */
   trustProxy: boolean;
   logLevel: LogLevel;
@@ -53,6 +57,22 @@ function boolean(env: Env, name: string, fallback: boolean): boolean {
   if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
   if (['0', 'false', 'no', 'off'].includes(raw)) return false;
   throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+function origins(env: Env): string[] {
+  const raw = env.GATEHOUSE_CORS_ORIGINS?.trim();
+  if (!raw) return [];
+  const list = raw.split(',').map((o) => o.trim()).filter(Boolean);
+  for (const origin of list) {
+    let url: URL;
+    try {
+      url = new URL(origin);
+    } catch {
+      throw new ConfigError(`GATEHOUSE_CORS_ORIGINS: "${origin}" is not an origin like https://app.example.com`);
+    }
+    if (url.origin !== origin) throw new ConfigError(`GATEHOUSE_CORS_ORIGINS: "${origin}" is not an origin like https://app.example.com`);
+  }
+  return list;
 }
 
 function databaseUrl(env: Env): string {
@@ -108,6 +128,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     lockoutDurationSeconds: integer(env, 'GATEHOUSE_LOCKOUT_DURATION', 900, 1, 86_400),
     trustProxy: boolean(env, 'GATEHOUSE_TRUST_PROXY', false),
     authCacheTtlMs: integer(env, 'GATEHOUSE_AUTH_CACHE_TTL_MS', 500, 0, 1000),
+    corsOrigins: origins(env),
+    requestTimeoutMs: integer(env, 'GATEHOUSE_REQUEST_TIMEOUT_MS', 15_000, 100, 600_000),
     logLevel,
   });
 }

@@ -53,11 +53,20 @@ export interface SearchInput {
   page: number;
 }
 
+/** More terms than this are refused (422): each one is a separate index lookup and a filter on every row. */
+export const MAX_SEARCH_TERMS = 10;
+
 /** Search terms of §3.4: trimmed, split on whitespace, compared case-insensitively. */
 export function searchTerms(searchString: string | undefined): string[] {
   const trimmed = (searchString ?? '').trim();
   if (trimmed === '') return [];
-  return [...new Set(trimmed.toLowerCase().split(/\s+/u))];
+  const terms = [...new Set(trimmed.toLowerCase().split(/\s+/u))];
+  if (terms.length > MAX_SEARCH_TERMS) {
+    throw new ValidationError([
+      valueError(['query', 'search_string'], searchString, `at most ${MAX_SEARCH_TERMS} search terms are allowed`),
+    ]);
+  }
+  return terms;
 }
 
 // Beyond this offset no database holds rows; answering [] directly keeps absurd page numbers cheap and safe.
@@ -121,9 +130,10 @@ export function createUserService(deps: { users: UserStore; hasher: PasswordHash
     },
 
     async search(input: SearchInput): Promise<User[]> {
+      const terms = searchTerms(input.searchString);
       const offset = input.page * input.pageSize;
       if (offset >= MAX_OFFSET) return [];
-      return users.search({ terms: searchTerms(input.searchString), sort: input.sort, limit: input.pageSize, offset });
+      return users.search({ terms, sort: input.sort, limit: input.pageSize, offset });
     },
   };
 }

@@ -9,8 +9,28 @@ const PART_DATA: Record<string, (r: FastifyRequest) => unknown> = {
   headers: (r) => r.headers,
 };
 
+// Fields whose values are secrets: a 422 names them but never echoes them back (FastAPI would), so no password,
+// key or token ends up in a client's error log or a proxy's response capture.
+const SECRET_FIELD = /password|secret|token|^key$/i;
+const REDACTED = '[redacted]';
+
+function redact(value: unknown, depth = 0): unknown {
+  if (value === null || typeof value !== 'object' || depth > 20) return value;
+  if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
+  return Object.fromEntries(
+    Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, SECRET_FIELD.test(k) ? REDACTED : redact(v, depth + 1)]),
+  );
+}
+
 function sendProblems(reply: FastifyReply, problems: FieldProblem[]) {
-  return reply.code(422).send({ detail: problems });
+  const safe = problems.map((p) => {
+    const field = p.loc.at(-1);
+    const secret = typeof field === 'string' && SECRET_FIELD.test(field);
+    const { ctx, ...rest } = p;
+    // A policy message can quote nothing of the password, but ctx.error repeats msg; keep it, it is text we wrote.
+    return { ...rest, input: secret ? REDACTED : redact(p.input), ...(ctx ? { ctx } : {}) };
+  });
+  return reply.code(422).send({ detail: safe });
 }
 
 /** Texts for framework-level rejections that have no domain error of their own. */

@@ -20,6 +20,14 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
       },
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: false } });
+  // The docs page needs scripts and styles from its own origin (and inline styles); everything else stays shut.
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    uiConfig: { deepLinking: false },
+    staticCSP:
+      "default-src 'self'; base-uri 'self'; img-src 'self' data:; object-src 'none'; script-src 'self'; " +
+      "style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'",
+    transformSpecificationClone: true,
+  });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 }

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { after } from 'node:test';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../../src/app.ts';
@@ -53,11 +54,72 @@ export async function testApp(env: Record<string, string> = {}): Promise<TestApp
   const logs: string[] = [];
   const logStream = { write: (line: string) => void logs.push(line) } as unknown as NodeJS.WritableStream;
   const app = await buildApp(config, { database, hasher: testHasher, logStream });
+  const secrets = watchSecrets(app);
   after(async () => {
     await app.close();
     await database.close();
+    assertNoSecretLogged(logs, secrets);
   });
   return { app, database, config, logs };
+}
+
+const SECRET_FIELD = /password|secret|token|^key$/i;
+
+function collectSecrets(value: unknown, into: Set<string>, depth = 0): void {
+  if (value === null || typeof value !== 'object' || depth > 10) return;
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    if (typeof v === 'string' && SECRET_FIELD.test(k) && v.length >= 8) into.add(v);
+    else collectSecrets(v, into, depth + 1);
+  }
+}
+
+function parsePayload(payload: unknown): unknown {
+  if (typeof payload !== 'string' && !Buffer.isBuffer(payload)) return payload;
+  const text = payload.toString();
+  try {
+    return JSON.parse(text);
+  } catch {
+    return Object.fromEntries(new URLSearchParams(text));
+  }
+}
+
+/**
+ * Every HTTP test doubles as a leak test: the secrets that go in (passwords, bearer credentials, refresh tokens)
+ * and come out (minted keys, issued tokens) of each `inject` are remembered; no error response may contain one of
+ * the request's secrets, and no log line may contain any of them (checked when the app closes).
+ */
+function watchSecrets(app: FastifyInstance): Set<string> {
+  const secrets = new Set<string>([ADMIN_KEY, GOOD_PASSWORD]);
+  const inject = app.inject.bind(app) as (opts: any) => Promise<LightMyRequestResponse>;
+  (app as any).inject = async (opts: any) => {
+    if (opts === undefined || typeof opts !== 'object') return (inject as any)(opts);
+    const mine = new Set<string>();
+    const auth = opts.headers?.authorization;
+    if (typeof auth === 'string') {
+      const credential = auth.trim().split(/\s+/)[1];
+      if (credential && credential.length >= 8) mine.add(credential);
+    }
+    collectSecrets(parsePayload(opts.payload ?? opts.body), mine);
+    const res = await inject(opts);
+    if (res.statusCode >= 400) {
+      for (const secret of mine) assert.ok(!res.body.includes(secret), `a ${res.statusCode} body echoes a secret of its request: ${res.body.slice(0, 300)}`);
+    }
+    try {
+      collectSecrets(JSON.parse(res.body), secrets);
+    } catch {
+      // not JSON
+    }
+    for (const secret of mine) secrets.add(secret);
+    return res;
+  };
+  return secrets;
+}
+
+function assertNoSecretLogged(logs: string[], secrets: Set<string>): void {
+  for (const line of logs) {
+    assert.doesNotMatch(line, /\$argon2id\$/, 'a password hash was logged');
+    for (const secret of secrets) assert.ok(!line.includes(secret), `a secret was logged: ${line.slice(0, 300)}`);
+  }
 }
 
 export function json<T = any>(res: LightMyRequestResponse): T {
