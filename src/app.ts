@@ -87,10 +87,6 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
     parseJson(request, body as string, done);
   });
   registerErrorHandling(app, deps.database.isUnavailable);
-  app.addHook('onRequest', (request, reply, done) => {
-    reply.header('x-request-id', request.id);
-    done();
-  });
 
   await registerSecurityHeaders(app, config.corsOrigins);
   const metrics = createMetrics();

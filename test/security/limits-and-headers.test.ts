@@ -62,7 +62,7 @@ test('every response carries the security headers; no CORS headers unless config
   for (const url of ['/healthz', '/users', '/nope']) {
     const res = await app.inject({ method: 'GET', url, headers: { ...ADMIN, origin: 'https://evil.example' } });
     assert.equal(res.headers['x-content-type-options'], 'nosniff', url);
-    assert.equal(res.headers['x-frame-options'], 'SAMEORIGIN', url);
+    assert.equal(res.headers['x-frame-options'], 'DENY', url);
     assert.equal(res.headers['referrer-policy'], 'no-referrer', url);
     assert.match(String(res.headers['strict-transport-security']), /max-age=\d+/, url);
     assert.match(String(res.headers['content-security-policy']), /default-src 'none'/, url);
