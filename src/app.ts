@@ -12,7 +12,8 @@ import { authPlugin } from './http/auth.ts';
 import { registerErrorHandling } from './http/error-handler.ts';
 import { lazyChildLogger } from './http/lazy-logger.ts';
 import { BODY_LIMIT_BYTES, clientErrorHandler, MAX_HEADER_BYTES, MAX_PARAM_LENGTH } from './http/limits.ts';
-import { registerSecurityHeaders } from './http/security-headers.ts';
+import { JsonTooDeepError, jsonDepthExceeds, MAX_JSON_DEPTH } from './http/json-depth.ts';
+import { registerSecurityHeaders, SECURITY_HEADERS } from './http/security-headers.ts';
 import { createMetrics, recordRequestMetrics } from './http/metrics.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import { createRateLimiter } from './http/rate-limit.ts';
@@ -63,8 +64,9 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
     },
     // Path ids up to 1 KiB reach the route (so an unknown one is a proper 404); longer paths are 414 (see below).
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
-    frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
       const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
+      reply.headers(SECURITY_HEADERS).header('x-request-id', request.id); // no hook runs for these
       // `reply` here is typed for no route in particular, hence the cast; the body is the usual ErrorDetail.
       void reply.code(tooLong ? 414 : 400).send({ detail: tooLong ? 'URI too long' : 'Malformed URL' } as never);
     },
@@ -79,12 +81,15 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
 
   app.setValidatorCompiler(validatorCompiler);
   // An empty JSON body is "no body", not a parse error: DELETE /users/{id} sent with a JSON content type must
-  // work, and a route that needs a body still answers 422 `missing` at ["body"] through validation.
+  // work, and a route that needs a body still answers 422 `missing` at ["body"] through validation. Nesting is
+  // bounded before parsing, so a few kilobytes of brackets cannot exhaust the stack later on.
   const parseJson = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser('application/json');
+  app.removeContentTypeParser(['application/json', 'text/plain']);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if (body === '' || (typeof body === 'string' && body.trim() === '')) return done(null, undefined);
-    parseJson(request, body as string, done);
+    const text = body as string;
+    if (text.trim() === '') return done(null, undefined);
+    if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) return done(new JsonTooDeepError(), undefined);
+    parseJson(request, text, done);
   });
   registerErrorHandling(app, deps.database.isUnavailable);
 

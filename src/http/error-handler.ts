@@ -15,10 +15,13 @@ const SECRET_FIELD = /password|secret|token|^key$/i;
 const REDACTED = '[redacted]';
 
 function redact(value: unknown, depth = 0): unknown {
-  if (value === null || typeof value !== 'object' || depth > 20) return value;
+  if (value === null || typeof value !== 'object' || depth > 70) return value; // bodies nest 64 deep at most
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
   return Object.fromEntries(
-    Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, SECRET_FIELD.test(k) ? REDACTED : redact(v, depth + 1)]),
+    Object.entries(value as Record<string, unknown>).map(([k, v]) =>
+      // A key that is not a plain name may itself carry a secret (JSON sent as a form body becomes one long key).
+      /^[\w.-]{1,64}$/.test(k) ? [k, SECRET_FIELD.test(k) ? REDACTED : redact(v, depth + 1)] : [REDACTED, REDACTED],
+    ),
   );
 }
 
@@ -68,10 +71,9 @@ export function registerErrorHandling(app: FastifyInstance, isDatabaseUnavailabl
     if (error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
       return sendProblems(reply, [{ type: 'missing', loc: ['body'], msg: 'Field required', input: null }]);
     }
-    if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (error instanceof SyntaxError && error.statusCode === 400)) {
-      return sendProblems(reply, [
-        { type: 'json_invalid', loc: ['body'], msg: 'JSON decode error', input: {}, ctx: { error: 'Invalid JSON' } },
-      ]);
+    if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error.code === 'GH_JSON_TOO_DEEP' || (error instanceof SyntaxError && error.statusCode === 400)) {
+      const why = error.code === 'GH_JSON_TOO_DEEP' ? error.message : 'Invalid JSON';
+      return sendProblems(reply, [{ type: 'json_invalid', loc: ['body'], msg: 'JSON decode error', input: {}, ctx: { error: why } }]);
     }
     const known = FRAMEWORK_ERRORS[error.code];
     if (known) return reply.code(known[0]).send({ detail: known[1] });

@@ -12,9 +12,26 @@ const common: Options = { allErrors: true, strict: false, useDefaults: true };
 const bodyAjv = new Ajv({ ...common, coerceTypes: false });
 const textAjv = new Ajv({ ...common, coerceTypes: true });
 
+/**
+ * Text that no store can keep faithfully: U+0000 (PostgreSQL refuses it in text, SQLite's FTS5 parser stops at it)
+ * and lone UTF-16 surrogates (not Unicode at all; stored, they come back as U+FFFD). Every string a client sends is
+ * checked for them (ajv compiles patterns with the `u` flag, so a well-formed surrogate pair is one code point and
+ * passes).
+ */
+export const CLEAN_TEXT = '^[^\\u0000\\uD800-\\uDFFF]*$';
+
+function withCleanText(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(withCleanText);
+  if (schema === null || typeof schema !== 'object') return schema;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(schema)) out[k] = withCleanText(v);
+  if (out.type === 'string' && out.pattern === undefined && out.enum === undefined) out.pattern = CLEAN_TEXT;
+  return out;
+}
+
 export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) => {
   const ajv = httpPart === 'body' ? bodyAjv : textAjv;
-  return ajv.compile(schema as object) as ReturnType<FastifySchemaCompiler<unknown>>;
+  return ajv.compile(withCleanText(schema) as object) as ReturnType<FastifySchemaCompiler<unknown>>;
 };
 
 const PART_LOC: Record<string, string> = { body: 'body', querystring: 'query', params: 'path', headers: 'header' };
@@ -81,6 +98,12 @@ function problemFor(error: ErrorObject, part: string, data: unknown): FieldProbl
       return { type: 'greater_than_equal', loc, msg: `Input should be greater than or equal to ${String(p.limit)}`, input, ctx: { ge: p.limit } };
     case 'maximum':
       return { type: 'less_than_equal', loc, msg: `Input should be less than or equal to ${String(p.limit)}`, input, ctx: { le: p.limit } };
+    case 'pattern':
+      if (p.pattern === CLEAN_TEXT) {
+        const why = 'NUL characters and unpaired surrogates are not allowed';
+        return { type: 'value_error', loc, msg: `Value error, ${why}`, input, ctx: { error: why } };
+      }
+      return { type: 'string_pattern_mismatch', loc, msg: `String should match pattern '${String(p.pattern)}'`, input, ctx: { pattern: p.pattern } };
     default:
       return { type: 'value_error', loc, msg: `Value error, ${error.message ?? 'invalid value'}`, input };
   }

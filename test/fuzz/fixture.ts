@@ -40,10 +40,14 @@ export class Fixture {
   dirty = false;
   private serial = 0;
 
-  private constructor(readonly app: FastifyInstance) {}
+  private readonly app: FastifyInstance;
+
+  private constructor(readonly t: TestApp) {
+    this.app = t.app;
+  }
 
   static async create(t: TestApp): Promise<Fixture> {
-    const fx = new Fixture(t.app);
+    const fx = new Fixture(t);
     for (const name of Object.keys(KEY_ROLES) as KeyName[]) await fx.mint(name);
     await fx.call('DELETE', `/auth/api_keys/deactivate/${fx.keys.deactivatedKey.id}`, ADMIN);
     await fx.newTokenUser();
@@ -58,6 +62,8 @@ export class Fixture {
   }
 
   private async mint(name: KeyName) {
+    // Fuzzed requests may have minted up to GATEHOUSE_MAX_API_KEYS: make room by dropping theirs.
+    if (this.keys.orgAdminKey) await this.dropFuzzedKeys();
     const body = await this.call('POST', '/auth/api_keys', ADMIN, { description: `fuzz ${name}`, roles: KEY_ROLES[name] });
     this.keys[name] = { id: body.id, key: body.key };
   }
@@ -72,8 +78,19 @@ export class Fixture {
 
   private async newTokenUser() {
     const user = await this.newUser(['CHAT-USER']);
-    const tokens = await this.call('POST', '/auth/token', {}, { grant_type: 'password', username: user.email, password: FIXTURE_PASSWORD });
-    this.tokenUser = { ...user, token: tokens.access_token, refresh: tokens.refresh_token };
+    this.tokenUser = { ...user, token: '', refresh: '' };
+    await this.login();
+  }
+
+  /** Logs the token user in; under a tight rate limit (429) they stay without tokens, which the auth oracle knows. */
+  private async login(): Promise<boolean> {
+    const payload = { grant_type: 'password', username: this.tokenUser.email, password: FIXTURE_PASSWORD };
+    const res = await this.app.inject({ method: 'POST', url: '/auth/token', payload });
+    if (res.statusCode === 429) return true;
+    if (res.statusCode !== 200) return false;
+    const tokens = json(res);
+    this.tokenUser = { ...this.tokenUser, token: tokens.access_token, refresh: tokens.refresh_token };
+    return true;
   }
 
   private async newVictimUser() {
@@ -87,22 +104,29 @@ export class Fixture {
       if (!key.is_active) await this.mint(name);
     }
     const me = await this.app.inject({ method: 'GET', url: '/users/me', headers: { authorization: `Bearer ${this.tokenUser.token}` } });
-    if (me.statusCode !== 200) await this.newTokenUser();
+    // A deleted user, a reset or changed password end the access token; a logout ends the refresh token.
+    if (me.statusCode !== 200 || this.tokenUser.refresh === '') {
+      if (!(await this.login())) await this.newTokenUser();
+    }
     const found = await this.call('GET', `/users?page_size=5&search_string=${encodeURIComponent(this.victimUser.email)}`, ADMIN);
     if (!found.some((u: { id: string }) => u.id === this.victimUser.id)) await this.newVictimUser();
     this.dirty = false;
   }
 
+  private async dropFuzzedKeys() {
+    const keyIds = Object.values(this.keys).map((k) => k.id);
+    await this.t.database.db.deleteFrom('api_keys').where('id', 'not in', keyIds).execute();
+  }
+
   /** Keeps the database small: drops what fuzzed requests created (users, keys, sessions, lockout counters). */
-  async prune(t: TestApp): Promise<void> {
+  async prune(): Promise<void> {
     const keep = new Set([this.tokenUser.id, this.victimUser.id]);
     const users = await this.call('GET', '/users?page_size=5000', ADMIN);
     for (const u of users as { id: string }[]) if (!keep.has(u.id)) await this.call('DELETE', `/users/${u.id}`, ADMIN);
-    const keyIds = Object.values(this.keys).map((k) => k.id);
-    await t.database.db.deleteFrom('api_keys').where('id', 'not in', keyIds).execute();
+    await this.dropFuzzedKeys();
     const liveRefresh = createHash('sha256').update(this.tokenUser.refresh).digest('hex');
-    await t.database.db.deleteFrom('refresh_tokens').where('token_hash', '!=', liveRefresh).execute();
-    await t.database.db.deleteFrom('login_failures').execute();
+    await this.t.database.db.deleteFrom('refresh_tokens').where('token_hash', '!=', liveRefresh).execute();
+    await this.t.database.db.deleteFrom('login_failures').execute();
   }
 
   secretOf(cred: CredName): string {
@@ -126,7 +150,7 @@ export class Fixture {
   /** Who a credential authenticates as right now, or undefined when it must be refused. */
   principalOf(secret: string): Principal | undefined {
     if (secret === ADMIN_KEY) return { kind: 'admin_key', id: 'admin-key', roles: ['ADMIN-KEY', 'ORG-ADMIN'] };
-    if (secret === this.tokenUser.token) return { kind: 'user', id: this.tokenUser.id, roles: ['CHAT-USER'] };
+    if (this.tokenUser.token !== '' && secret === this.tokenUser.token) return { kind: 'user', id: this.tokenUser.id, roles: ['CHAT-USER'] };
     for (const name of ['orgAdminKey', 'auditorKey', 'lowKey', 'victimKey'] as const) {
       if (this.keys[name].key === secret) return { kind: 'api_key', id: this.keys[name].id, roles: KEY_ROLES[name] };
     }
@@ -247,7 +271,7 @@ export const pathId = (fixtures: IdName[]): fc.Arbitrary<PathId> =>
       weight: 3,
     },
     { arbitrary: fc.constantFrom(...RAW_SEGMENTS).map((s) => ({ kind: 'literal' as const, segment: s, routed: false, label: s.length > 60 ? `${s[0]} x ${s.length}` : s })), weight: 2 },
-  ).map((p) => Object.assign(p, { [fc.toStringMethod]: () => (p.kind === 'fixture' ? `id(${p.name})` : `seg(${JSON.stringify(p.label ?? p.segment)})`) }));
+  ).map((p: PathId) => Object.assign(p, { [fc.toStringMethod]: () => (p.kind === 'fixture' ? `id(${p.name})` : `seg(${JSON.stringify(p.label ?? p.segment)})`) }));
 
 export function segmentOf(p: PathId, fx: Fixture): { segment: string; id: string | undefined; routed: boolean } {
   if (p.kind === 'fixture') return { segment: fx.idOf(p.name), id: fx.idOf(p.name), routed: true };

@@ -30,6 +30,14 @@ export interface ServerProcess {
   exitStatus(): ExitStatus | null;
   /** SIGTERM to the group, then SIGKILL to whatever is left after `graceMs`. Safe to call twice. */
   stop(graceMs?: number): Promise<void>;
+  /** The environment given to `spawnServer` (without PORT): `restartServer` starts the same server again with it. */
+  env: Record<string, string>;
+  /** True while any process of the group (npm, tsx, node) is alive. */
+  alive(): boolean;
+  /** Sends `signal` to the whole process group (default), or only to its head, the `npm` process. */
+  signal(signal: NodeJS.Signals, scope?: 'group' | 'head'): void;
+  /** A crash: SIGKILL to the whole group, so no handler runs; resolves once every process in it is gone. */
+  kill(timeoutMs?: number): Promise<void>;
 }
 
 export function freePort(): Promise<number> {
@@ -108,8 +116,23 @@ export function spawnServer(name: string, port: number, env: Record<string, stri
     },
     exited,
     exitStatus: () => status,
+    env,
+    alive: () => groupAlive(pid),
+    signal: (signal, scope = 'group') => {
+      if (scope === 'group') signalGroup(pid, signal);
+      else if (status === null) child.kill(signal);
+    },
+    kill: async (timeoutMs = 10_000) => {
+      signalGroup(pid, 'SIGKILL');
+      const deadline = Date.now() + timeoutMs;
+      while (groupAlive(pid) || status === null) {
+        if (Date.now() > deadline) throw new Error(`server ${name} (process group ${pid}) still alive ${timeoutMs} ms after SIGKILL`);
+        await sleep(20);
+      }
+    },
     stop: (graceMs = 5_000) =>
       (stopping ??= (async () => {
+        if (!groupAlive(pid)) return; // already gone (killed, or exited by itself): its group id may be reused
         signalGroup(pid, 'SIGTERM');
         const deadline = Date.now() + graceMs;
         while (groupAlive(pid) && Date.now() < deadline) await sleep(50);
@@ -161,6 +184,18 @@ export async function startServers(t: TestContext, envs: Record<string, string>[
   });
   await Promise.all(servers.map((s) => waitUntilReady(s, opts.readyTimeoutMs ?? 90_000)));
   return servers;
+}
+
+/**
+ * Starts `server` again after it died (a crash test's restart): the same name, port and environment, a new
+ * process group. Waits until it answers `/readyz` with 200 and registers its cleanup on `t`, like `startServers`.
+ */
+export async function restartServer(t: TestContext, server: ServerProcess, opts: { readyTimeoutMs?: number } = {}): Promise<ServerProcess> {
+  if (server.alive()) throw new Error(`server ${server.name} is still running: kill or stop it before restarting it`);
+  const again = spawnServer(server.name, server.port, server.env);
+  t.after(() => again.stop());
+  await waitUntilReady(again, opts.readyTimeoutMs ?? 90_000);
+  return again;
 }
 
 export async function stopServers(servers: ServerProcess[]): Promise<void> {

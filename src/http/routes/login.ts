@@ -57,7 +57,7 @@ function tokenErrorHandler(error: FastifyError): never {
     if (field === '') throw new OAuthError('invalid_request', 'Send the parameters as application/x-www-form-urlencoded or JSON');
     throw new OAuthError('invalid_request', `Parameter ${field} is missing or invalid`);
   }
-  if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
+  if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || error.code === 'GH_JSON_TOO_DEEP') {
     throw new OAuthError('invalid_request', 'The request body is not valid JSON');
   }
   if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || error.code === 'FST_ERR_CTP_INVALID_TYPE') {

@@ -38,7 +38,8 @@ const SearchQuery = Type.Object({
   ),
   sort: Type.Optional(SortEnum),
   page_size: Type.Integer({ minimum: 1, maximum: 5000, default: 10, description: 'Page size, 1–5000.' }),
-  page: Type.Integer({ minimum: 0, default: 0, description: 'Page number, from 0.' }),
+  // The maximum only keeps non-numbers out ("Infinity" and 1e400 would otherwise pass as integers).
+  page: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0, description: 'Page number, from 0.' }),
 });
 
 const PermissionQuery = Type.Object({

@@ -1,0 +1,200 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import Database from 'better-sqlite3';
+import { GOOD_PASSWORD } from '../helpers/app.ts';
+import { startServers, type ServerProcess } from '../helpers/server-process.ts';
+
+// Graceful shutdown (src/server.ts): on SIGTERM the server stops accepting, finishes the requests in flight, closes
+// the database and exits 0. A real `npm start` on a SQLite file gets a burst of slow requests (creates: each hashes
+// a password with argon2id) plus searches; once the server has received every one of them, and while most are
+// still being worked on, it gets SIGTERM. Every request must get its complete 2xx answer, the process must exit 0,
+// new connections must be refused, and the database must be closed cleanly (WAL checkpointed, integrity ok, every
+// acknowledged user stored).
+//
+// `npm start` is a chain of three processes (npm → tsx → node), and who receives SIGTERM depends on who sends it, so
+// each way is its own test: the server process alone (a supervisor running node directly), the head of the chain
+// alone (`docker stop` signals PID 1), and the whole process group (systemd's default, Ctrl-C in a terminal, and
+// this suite's own cleanup).
+
+const ADMIN_KEY = 'e2e-shutdown-admin-key-0123456789abcdefghijk';
+const CREATES = 20;
+const SEARCHES = 10;
+const EXIT_WITHIN_MS = 20_000;
+
+interface Answer {
+  label: string;
+  requestId: string;
+  status: number | null;
+  body: any;
+  text: string;
+  error: string | null;
+  doneAt: number | null;
+}
+
+async function call(server: ServerProcess, label: string, requestId: string, method: string, path: string, body?: unknown): Promise<Answer> {
+  const answer: Answer = { label, requestId, status: null, body: undefined, text: '', error: null, doneAt: null };
+  try {
+    const res = await fetch(`${server.base}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${ADMIN_KEY}`,
+        'x-request-id': requestId,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      signal: AbortSignal.timeout(30_000),
+    });
+    answer.status = res.status;
+    answer.text = await res.text(); // the whole body, or this throws
+    answer.body = JSON.parse(answer.text);
+  } catch (err) {
+    const e = err as Error & { cause?: { code?: string } };
+    answer.error = e.cause?.code ?? e.message;
+  }
+  answer.doneAt = Date.now();
+  return answer;
+}
+
+/** What a new TCP connection to the port meets: a listener, or a refusal. */
+function tryConnect(port: number): Promise<'accepted' | 'refused' | string> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host: '127.0.0.1' });
+    socket.setTimeout(1_000);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve('accepted');
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve('timeout');
+    });
+    socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED' ? 'refused' : (err.code ?? err.message)));
+  });
+}
+
+/** The pid of the node process serving HTTP, from its own log lines (pino writes it on every line). */
+function serverPid(server: ServerProcess): number {
+  for (const line of server.stdout().split('\n')) {
+    const pid = /^\{.*"pid":(\d+)/.exec(line)?.[1];
+    if (pid) return Number(pid);
+  }
+  assert.fail(`no log line with a pid from server ${server.name}\n${server.logTail(20)}`);
+}
+
+async function until<T>(what: string, ms: number, probe: () => T | undefined | Promise<T | undefined>, server: ServerProcess): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) assert.fail(`${what}: not within ${ms} ms\n${server.logTail(20)}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+const WAYS = [
+  { scope: 'server', to: 'the server process (node) alone' },
+  { scope: 'head', to: 'npm, the head of `npm start` (as `docker stop` signals PID 1)' },
+  { scope: 'group', to: 'the whole process group (as systemd and a terminal do)' },
+] as const;
+
+for (const { scope, to } of WAYS) {
+  test(`SIGTERM to ${to}: every request in flight completes, the process exits 0, the database is closed cleanly`, { timeout: 120_000 }, async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-shutdown-'));
+    const path = join(dir, 'gatehouse.db');
+    const env = {
+      DATABASE_URL: `sqlite:${path}`,
+      GATEHOUSE_ADMIN_KEY: ADMIN_KEY,
+      GATEHOUSE_AUTH_RATE_LIMIT: '0',
+      // "incoming request" lines (info) tell the test when the server has received each request.
+      GATEHOUSE_LOG_LEVEL: 'info',
+    };
+    const [server] = (await startServers(t, [env], { names: ['term'], afterStop: () => rmSync(dir, { recursive: true, force: true }) })) as [ServerProcess];
+    const tag = randomBytes(3).toString('hex');
+
+    // Warm up (the first hash, the first search) so the burst measures shutdown, not start-up.
+    const warm = await call(server, 'warm-up create', `warm-${tag}`, 'POST', '/users', {
+      email: `warm.${tag}@example.com`, password: GOOD_PASSWORD, temporary: false, roles: ['CHAT-USER'], firstName: 'Warm', lastName: 'Up',
+    });
+    assert.equal(warm.status, 200, `warm-up create: ${warm.status} ${warm.text} ${warm.error ?? ''}`);
+    const pid = serverPid(server);
+
+    const emails = Array.from({ length: CREATES }, (_, i) => `term.${tag}.${i}@example.com`);
+    const started = Date.now();
+    const requests = [
+      ...emails.map((email, i) =>
+        call(server, `create ${email}`, `term-${tag}-create-${i}`, 'POST', '/users', {
+          email, password: GOOD_PASSWORD, temporary: false, roles: ['CHAT-USER', 'TASK-ADMIN'], firstName: 'Term', lastName: `Inflight${i}`,
+        }),
+      ),
+      ...Array.from({ length: SEARCHES }, (_, i) =>
+        call(server, `search #${i}`, `term-${tag}-search-${i}`, 'GET', `/users?search_string=${encodeURIComponent(`term.${tag}`)}&page_size=50`),
+      ),
+    ];
+    const ids = [...emails.map((_, i) => `term-${tag}-create-${i}`), ...Array.from({ length: SEARCHES }, (_, i) => `term-${tag}-search-${i}`)];
+    let done = 0;
+    const answers = Promise.all(requests.map((r) => r.finally(() => void done++)));
+
+    // In flight means: the server has it. Wait until it has logged every request id, then signal at once.
+    await until('the server received every request of the burst', 15_000, () => (ids.every((id) => server.stdout().includes(`"reqId":"${id}"`)) ? true : undefined), server);
+    const pendingAtSignal = requests.length - done;
+    if (scope === 'server') process.kill(pid, 'SIGTERM');
+    else server.signal('SIGTERM', scope);
+    const signalledAt = Date.now();
+
+    // Meanwhile new connections must be refused: the listener closes at once, before the work in hand is done.
+    const refusal = until(
+      'a new connection is refused after SIGTERM',
+      EXIT_WITHIN_MS,
+      async () => ((await tryConnect(server.port)) === 'refused' ? { at: Date.now(), pending: requests.length - done, exited: server.exitStatus() !== null } : undefined),
+      server,
+    ).catch((err: Error) => err); // awaited below, after the answers
+    const results = await answers;
+    const lastAnswerAt = Math.max(...results.map((r) => r.doneAt ?? 0));
+    const status = await Promise.race([server.exited, new Promise<null>((r) => setTimeout(() => r(null), EXIT_WITHIN_MS))]);
+    const refused = await refusal;
+    if (refused instanceof Error) throw refused;
+    t.diagnostic(
+      `burst sent ${signalledAt - started} ms before SIGTERM to ${scope} (pid ${scope === 'server' ? pid : server.child.pid}); ` +
+        `${pendingAtSignal} of ${requests.length} requests in flight at the signal; last answer ${lastAnswerAt - signalledAt} ms after it; ` +
+        `first refused connection ${refused.at - signalledAt} ms after it (${refused.pending} requests still in flight then); exit ${JSON.stringify(status)}`,
+    );
+
+    assert.ok(pendingAtSignal > 0, 'SIGTERM arrived while requests were in flight (else this proves nothing)');
+    const dropped = results.filter((r) => r.error !== null || r.status === null || r.status < 200 || r.status > 299);
+    assert.deepEqual(
+      dropped.map((r) => `${r.label}: ${r.error ?? `${r.status} ${r.text.slice(0, 200)}`}`),
+      [],
+      `every request the server had received when SIGTERM came got its complete 2xx answer (${dropped.length} of ${pendingAtSignal} in flight did not)\n${server.logTail(25)}`,
+    );
+    for (const [i, r] of results.slice(0, CREATES).entries()) assert.equal(r.body?.email, emails[i], `${r.label}: the created user in the answer`);
+    for (const r of results.slice(CREATES)) assert.ok(Array.isArray(r.body), `${r.label}: a search result`);
+
+    assert.deepEqual(status, { code: 0, signal: null }, `the server exits 0 of its own accord within ${EXIT_WITHIN_MS} ms\n${server.logTail(25)}`);
+    assert.equal(server.alive(), false, 'no process of the group is left');
+    assert.equal(refused.exited, false, 'new connections were refused while the server was still finishing its work');
+    assert.equal(await tryConnect(server.port), 'refused', 'new connections are refused after the exit');
+    assert.doesNotMatch(server.stdout() + server.stderr(), /"level":(50|60)/, `the server logged no error\n${server.logTail(25)}`);
+
+    // Closed cleanly: the last connection's close checkpoints the WAL into the database file and removes it.
+    const wal = `${path}-wal`;
+    assert.ok(!existsSync(wal) || statSync(wal).size === 0, `the WAL was checkpointed on close (${wal}: ${existsSync(wal) ? statSync(wal).size : 0} bytes left)`);
+    const db = new Database(path, { readonly: true, fileMustExist: true });
+    try {
+      assert.deepEqual(db.pragma('integrity_check'), [{ integrity_check: 'ok' }]);
+      const stored = db.prepare('select u.email, r.role from users u join user_roles r on r.user_id = u.id where u.email like ?').all(`term.${tag}.%`) as { email: string; role: string }[];
+      for (const email of emails) {
+        assert.deepEqual(stored.filter((s) => s.email === email).map((s) => s.role).sort(), ['CHAT-USER', 'TASK-ADMIN'], `${email}, acknowledged, is stored with its roles`);
+      }
+      const users = (db.prepare('select count(*) as n from users').get() as { n: number }).n;
+      const indexed = (db.prepare('select count(*) as n from users_search').get() as { n: number }).n;
+      assert.equal(indexed, users, 'the search index holds every user');
+    } finally {
+      db.close();
+    }
+  });
+}
