@@ -6,6 +6,9 @@ import { createHashPool } from './security/hash-pool.ts';
 import { openDatabase, type Database } from './store/database.ts';
 import { migrateToLatest } from './store/migrate.ts';
 
+/** Longest a shutdown waits for in-flight requests before closing their connections. */
+const DRAIN_LIMIT_MS = 10_000;
+
 export interface RunningServer {
   app: FastifyInstance;
   database: Database;
@@ -26,11 +29,27 @@ export async function startServer(env: Record<string, string | undefined> = proc
       maxApiKeys: config.maxApiKeys,
       print: (text) => process.stderr.write(text),
     });
+    // While draining, every response closes its connection, so a keep-alive client cannot hold the process open.
+    let draining = false;
+    app.addHook('onSend', (_request, reply, payload, done) => {
+      if (draining) reply.header('connection', 'close');
+      done(null, payload);
+    });
     await app.listen({ port: config.port, host: config.host });
     let stopping: Promise<void> | undefined;
     const stop = () =>
       (stopping ??= (async () => {
-        await app.close(); // stops accepting, lets in-flight requests finish
+        draining = true;
+        // close() stops accepting and waits for in-flight requests; connections that go idle meanwhile are closed
+        // as they do, and after DRAIN_LIMIT_MS whatever is left is cut.
+        const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
+        const cut = setTimeout(() => app.server.closeAllConnections(), DRAIN_LIMIT_MS);
+        try {
+          await app.close();
+        } finally {
+          clearInterval(sweep);
+          clearTimeout(cut);
+        }
         await database.close();
         await hasher.close();
       })());
@@ -51,7 +70,10 @@ export async function runServer(): Promise<void> {
     process.stderr.write(`gatehouse: ${message}\n`);
     process.exit(1);
   }
+  let shuttingDown = false;
   const shutdown = (signal: string) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
     server.app.log.info({ signal }, 'shutting down');
     server.stop().then(
       () => process.exit(0),
@@ -61,6 +83,8 @@ export async function runServer(): Promise<void> {
       },
     );
   };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
+  // `on`, not `once`: a supervisor (npm, tsx, systemd) may repeat the signal, and a second SIGTERM must not fall
+  // through to Node's default action and kill the process mid-drain. Shutdown itself runs once.
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
 }

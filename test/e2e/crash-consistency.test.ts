@@ -6,6 +6,9 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import Database from 'better-sqlite3';
 import pg from 'pg';
+import { uuidv7 } from '../../src/domain/ids.ts';
+import { createArgon2Hasher } from '../../src/security/argon2-hasher.ts';
+import { bulkTarget } from '../../src/store/bulk-load.ts';
 import { GOOD_PASSWORD } from '../helpers/app.ts';
 import { freshSchema, postgresSkipReason, postgresUrl } from '../helpers/postgres.ts';
 import { restartServer, startServers, type ServerProcess } from '../helpers/server-process.ts';
@@ -22,13 +25,21 @@ import { restartServer, startServers, type ServerProcess } from '../helpers/serv
 // The client keeps the ledger: what it asked, what was acknowledged, what was in flight at the kill.
 
 const ADMIN_KEY = 'e2e-crash-admin-key-0123456789abcdefghijklmn';
-const KILLS = 3;
+const KILLS = 4;
 const WRITERS = 6;
+/**
+ * Creates and resets spend most of their time in argon2 and write last, so a kill mostly finds them before their
+ * write. Deletes hash nothing: their request is their transaction. Deleters work through a stock of users loaded
+ * straight into the database before the first cycle, so deletes are in flight at every kill.
+ */
+const DELETERS = 3;
+const STOCK = 2_000;
 /** Traffic runs for a random time in this range before each kill: the kill lands anywhere in the stream. */
 const TRAFFIC_MS: [number, number] = [1_500, 2_500];
 /** Logins (one argon2 verification each) spent per cycle on users whose only change was their creation. */
 const CREATED_LOGIN_SAMPLE = 12;
-/** Users, beyond those touched in the cycle, whose search result is checked after each restart. */
+/** Users searched for after each restart, besides every user of the cycle that still exists: so many of those
+ *  deleted in the cycle, and so many of the others. */
 const SEARCH_SAMPLE = 40;
 const ROLES = ['ORG-ADMIN', 'ORG-AUDITOR', 'TASK-ADMIN', 'CHAT-USER', 'DEFAULT-RULE-ADMIN', 'VALIDATION-USER'];
 
@@ -367,6 +378,15 @@ async function writer(tr: Traffic, owner: number): Promise<void> {
   }
 }
 
+/** A deleter: deletes users of the stock, one request at a time, until the cycle stops or the stock runs out. */
+async function deleter(tr: Traffic, stock: Tracked[]): Promise<void> {
+  while (!tr.cycle.stopped) {
+    const u = stock.pop();
+    if (!u) return;
+    await deleteOne(tr, u);
+  }
+}
+
 /** A reader beside the writers, so the kill also lands on searches (their answers are not part of the ledger). */
 async function searcher(tr: Traffic): Promise<void> {
   while (!tr.cycle.stopped) {
@@ -409,6 +429,7 @@ async function verify(server: ServerProcess, ledger: Tracked[], snapshot: Snapsh
   }
 
   const loginChecks: Tracked[] = [];
+  const foundCreated = new Set<Tracked>();
   for (const u of ledger) {
     const s = stored.get(u.email);
     if (s && u.id !== null && s.id !== u.id) problems.push(`${describe(u)}: stored under another id ${s.id}`);
@@ -422,6 +443,7 @@ async function verify(server: ServerProcess, ledger: Tracked[], snapshot: Snapsh
       if (s) {
         u.created = 'yes';
         u.id = s.id;
+        foundCreated.add(u);
         resolvedApplied++;
         u.history.push('(found stored after the restart)');
       } else {
@@ -465,10 +487,11 @@ async function verify(server: ServerProcess, ledger: Tracked[], snapshot: Snapsh
     if (u.provenHash === null) loginChecks.push(u);
   }
 
-  // Passwords: every in-flight reset is resolved and every acknowledged reset proven; of users whose only change
-  // was their creation, a sample (each costs an argon2 verification on the server).
-  const mustLogin = loginChecks.filter((u) => u.pendingReset !== null || u.resets > 0);
-  const createdOnly = loginChecks.filter((u) => u.pendingReset === null && u.resets === 0);
+  // Passwords: every in-flight reset is resolved, every acknowledged reset proven, and so is the password of every
+  // in-flight create found stored; of users whose only change was an acknowledged creation, a sample (each login
+  // costs an argon2 verification on the server).
+  const mustLogin = loginChecks.filter((u) => u.pendingReset !== null || u.resets > 0 || foundCreated.has(u));
+  const createdOnly = loginChecks.filter((u) => !mustLogin.includes(u));
   const logins = [...mustLogin, ...sample(createdOnly, CREATED_LOGIN_SAMPLE)];
   await eachLimited(logins, 4, async (u) => {
     const s = stored.get(u.email)!;
@@ -509,7 +532,12 @@ async function verify(server: ServerProcess, ledger: Tracked[], snapshot: Snapsh
   // Search over the API: each user of this cycle, and a sample of the rest, is found exactly once by its email
   // (on SQLite by way of the FTS5 index), with its roles; a user that is gone is not found at all.
   const searchable = ledger.filter((u) => u.created === 'yes');
-  const searches = [...searchable.filter((u) => u.touched), ...sample(searchable.filter((u) => !u.touched), SEARCH_SAMPLE)];
+  const touched = searchable.filter((u) => u.touched);
+  const searches = [
+    ...touched.filter((u) => u.deleted !== 'yes'),
+    ...sample(touched.filter((u) => u.deleted === 'yes'), SEARCH_SAMPLE),
+    ...sample(searchable.filter((u) => !u.touched), SEARCH_SAMPLE),
+  ];
   await eachLimited(searches, 8, async (u) => {
     const o = await ask(server, 'GET', `/users?search_string=${encodeURIComponent(u.email)}&page_size=5`);
     if (!o.answered || o.status !== 200 || !Array.isArray(o.body)) {
@@ -573,6 +601,43 @@ async function crashCycles(t: TestContext, target: Target, cleanup: () => unknow
   let counter = 0;
   const tag = randomBytes(3).toString('hex');
 
+  // The stock, loaded the way `npm run seed` loads users (rows and indexes as the repositories write them), with a
+  // real argon2id hash of the password, and ledgered as acknowledged creates: the first check proves them stored.
+  const seedAt = Date.now();
+  const passwordHash = await createArgon2Hasher().hash(GOOD_PASSWORD);
+  const stock: Tracked[] = [];
+  const loader = bulkTarget(target.env.DATABASE_URL!);
+  try {
+    await loader.load(
+      STOCK,
+      (i) => {
+        const createdAt = seedAt - STOCK + i;
+        const u: Tracked = {
+          n: ++counter,
+          email: `crash.${tag}.${counter}@example.com`,
+          roles: randomRoles(),
+          owner: -1,
+          id: uuidv7(createdAt),
+          created: 'yes',
+          deleted: 'no',
+          password: { value: GOOD_PASSWORD, temporary: false },
+          pendingReset: null,
+          resets: 0,
+          provenHash: null,
+          touched: false, // checked in the database like every user; by search and login, a sample each cycle
+          history: ['loaded into the database before the first cycle'],
+        };
+        ledger.push(u);
+        stock.push(u);
+        return { id: u.id!, email: u.email, firstName: 'Stock', lastName: `User${u.n}`, passwordHash, roles: u.roles, createdAt };
+      },
+      () => {},
+    );
+  } finally {
+    await loader.close();
+  }
+  t.diagnostic(`${STOCK} users loaded for the deleters in ${Date.now() - seedAt} ms`);
+
   for (let kill = 1; kill <= KILLS; kill++) {
     // Odd kills land at a random moment (mostly on creates and resets waiting for their argon2 hash, whose writes
     // come last); even ones a random fraction of a delete's usual round trip after a delete leaves the client, to
@@ -594,7 +659,11 @@ async function crashCycles(t: TestContext, target: Target, cleanup: () => unknow
       unexpected: [],
     };
     const traffic: Traffic = { server: current, ledger, cycle, tag, nextUser: () => ++counter };
-    const workers = [...Array.from({ length: WRITERS }, (_, i) => writer(traffic, i)), searcher(traffic)];
+    const workers = [
+      ...Array.from({ length: WRITERS }, (_, i) => writer(traffic, i)),
+      ...Array.from({ length: DELETERS }, () => deleter(traffic, stock)),
+      searcher(traffic),
+    ];
     // The random moment of the kill is the point of the test: it lands on whatever is in flight.
     const trafficMs = randomInt(TRAFFIC_MS[0], TRAFFIC_MS[1]);
     await new Promise((r) => setTimeout(r, trafficMs));
