@@ -38,8 +38,9 @@ const SearchQuery = Type.Object({
   ),
   sort: Type.Optional(SortEnum),
   page_size: Type.Integer({ minimum: 1, maximum: 5000, default: 10, description: 'Page size, 1–5000.' }),
-  // The maximum only keeps non-numbers out ("Infinity" and 1e400 would otherwise pass as integers).
-  page: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0, description: 'Page number, from 0.' }),
+  // Any page number is fine (past the end is []); the maximum only keeps "Infinity" and 1e400 out, which would
+  // otherwise pass ajv's integer check.
+  page: Type.Integer({ minimum: 0, maximum: Number.MAX_VALUE, default: 0, description: 'Page number, from 0.' }),
 });
 
 const PermissionQuery = Type.Object({
