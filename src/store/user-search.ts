@@ -25,7 +25,7 @@ import type { Schema } from './schema.ts';
 export const GATHER_CAP = 2000;
 
 export interface UserSearchOptions {
-  /** Matches counted before a term counts as common (tests shrink it to exercise both strategies). */
+  /** SQLite: matches counted before a term counts as common (tests shrink it to exercise both strategies). */
   gatherCap?: number;
 }
 
