@@ -6,7 +6,11 @@ import { createApiKeyService } from './domain/api-keys.ts';
 import { createAuthenticator } from './domain/authenticator.ts';
 import { systemClock, type Clock, type PasswordHasher } from './domain/ports.ts';
 import { createPrincipalCache } from './domain/principal-cache.ts';
+import { createOAuthClientService } from './domain/oauth-clients.ts';
 import { createSessionService } from './domain/sessions.ts';
+import { createSignInService } from './domain/sign-in.ts';
+import { createTokenIssuer } from './domain/token-issuer.ts';
+import { createTokenManagement } from './domain/token-management.ts';
 import { createUserService } from './domain/users.ts';
 import { authPlugin } from './http/auth.ts';
 import { registerErrorHandling } from './http/error-handler.ts';
@@ -18,13 +22,19 @@ import { createMetrics, recordRequestMetrics } from './http/metrics.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import { createRateLimiter } from './http/rate-limit.ts';
 import { apiKeyRoutes } from './http/routes/api-keys.ts';
+import { clientRoutes } from './http/routes/clients.ts';
+import { signInBrowserRoutes } from './http/routes/sign-in-browser.ts';
+import { tokenRoutes } from './http/routes/token.ts';
 import { loginRoutes } from './http/routes/login.ts';
 import { wellKnownRoutes } from './http/routes/well-known.ts';
 import { operationRoutes } from './http/routes/operations.ts';
 import { userRoutes } from './http/routes/users.ts';
 import { validatorCompiler } from './http/validation.ts';
 import { createJwtSigner } from './security/jwt-signer.ts';
-import { randomSecret, secretMatcher, sha256Hex } from './security/secrets.ts';
+import { constantTimeEqual, randomSecret, s256, secretMatcher, sha256Hex } from './security/secrets.ts';
+import { createAuthorizationCodeStore, createLoginInteractionStore } from './store/authorization-code-store.ts';
+import { createLoginSessionStore } from './store/login-session-store.ts';
+import { createOAuthClientStore } from './store/oauth-client-store.ts';
 import { createApiKeyStore } from './store/api-key-store.ts';
 import type { Database } from './store/database.ts';
 import { createLoginFailureStore } from './store/login-failure-store.ts';
@@ -118,19 +128,32 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
     issuer: config.issuer,
     audience: config.audience,
     accessTtlSeconds: config.accessTokenTtlSeconds,
+    alg: config.signingAlg,
     clock,
+  });
+  const refreshTokens = createRefreshTokenStore(db);
+  const loginSessions = createLoginSessionStore(db);
+  const tokenIssuer = createTokenIssuer({
+    signer,
+    refreshTokens,
+    sessions: loginSessions,
+    clock,
+    secrets,
+    refreshTtlMs: config.refreshTokenTtlSeconds * 1000,
+    sessionTtlMs: config.sessionTtlSeconds * 1000,
   });
   const sessions = createSessionService({
     users: userStore,
     hasher: deps.hasher,
     dummyHash: await deps.hasher.hash(randomSecret(32)),
     failures: createLoginFailureStore(db),
-    refreshTokens: createRefreshTokenStore(db),
+    refreshTokens,
+    loginSessions,
+    issuer: tokenIssuer,
     signer,
     clock,
     secrets,
     policy: {
-      refreshTtlMs: config.refreshTokenTtlSeconds * 1000,
       temporaryPasswordTtlMs: config.temporaryPasswordTtlSeconds * 1000,
       lockout: {
         threshold: config.lockoutThreshold,
@@ -149,13 +172,62 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
     cache: principalCache,
   });
 
+  const signInSecrets = { ...secrets, equal: constantTimeEqual, s256 };
+  const clients = createOAuthClientService({
+    clients: createOAuthClientStore(db),
+    clock,
+    secrets: signInSecrets,
+    newClientId: () => randomUUID(),
+  });
+  const signIn = createSignInService({
+    users: userStore,
+    clients,
+    sessions,
+    loginSessions,
+    codes: createAuthorizationCodeStore(db),
+    interactions: createLoginInteractionStore(db),
+    issuer: tokenIssuer,
+    clock,
+    secrets: signInSecrets,
+    revocations,
+    issuerUrl: config.issuer,
+  });
+  const tokens = createTokenManagement({
+    users: userStore,
+    signer,
+    refreshTokens,
+    loginSessions,
+    findClient: (id) => clients.find(id),
+    clock,
+    secrets,
+    revocations,
+    issuerUrl: config.issuer,
+  });
+  // The OpenID Connect endpoints live under the issuer's path, as Keycloak's live under /realms/{realm}.
+  const base = new URL(config.issuer).pathname.replace(/\/+$/, '');
+  const rateLimit = createRateLimiter(config.authRateLimitPerMinute, clock);
+
   await app.register(operationRoutes, { metrics, ping: deps.database.ping });
-  await app.register(wellKnownRoutes, { signer, issuer: config.issuer });
-  await app.register(loginRoutes, { sessions, rateLimit: createRateLimiter(config.authRateLimitPerMinute, clock) });
+  await app.register(wellKnownRoutes, { signer, tokens, issuer: config.issuer, base });
+  await app.register(loginRoutes, { sessions, rateLimit });
+  await app.register(tokenRoutes, { sessions, signIn, clients, tokens, rateLimit, base });
+  await app.register(signInBrowserRoutes, {
+    signIn,
+    clients,
+    tokens,
+    rateLimit,
+    issuer: config.issuer,
+    base,
+    sessionTtlSeconds: config.sessionTtlSeconds,
+    randomSecret: () => randomSecret(32),
+    digest: sha256Hex,
+    equal: constantTimeEqual,
+  });
   await app.register(async (protectedApp) => {
     await protectedApp.register(authPlugin, { authenticate });
     await protectedApp.register(userRoutes, { users });
     await protectedApp.register(apiKeyRoutes, { apiKeys });
+    await protectedApp.register(clientRoutes, { clients });
   });
 
   return app;

@@ -39,6 +39,7 @@ async function rotateSigningKey(): Promise<void> {
       issuer: config.issuer,
       audience: config.audience,
       accessTtlSeconds: config.accessTokenTtlSeconds,
+      alg: config.signingAlg,
       clock: systemClock,
     });
     process.stdout.write(`gatehouse: new signing key ${await signer.rotate()}\n`);

@@ -29,7 +29,14 @@ export interface Config {
   /** Believe X-Forwarded-For (behind a load balancer) when telling clients apart. */
   trustProxy: boolean;
   logLevel: LogLevel;
+  /** The algorithm tokens are signed with. */
+  signingAlg: SigningAlg;
+  /** How long a sign-in (browser session, password-grant login) lasts at most, in seconds. */
+  sessionTtlSeconds: number;
 }
+
+export const SIGNING_ALGS = ['RS256', 'ES256', 'EdDSA'] as const;
+export type SigningAlg = (typeof SIGNING_ALGS)[number];
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -103,11 +110,17 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`GATEHOUSE_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
 
   const port = integer(env, 'PORT', 8000, 0, 65535);
-  const issuer = env.GATEHOUSE_ISSUER?.trim() || `http://127.0.0.1:${port}`;
+  const issuer = (env.GATEHOUSE_ISSUER?.trim() || `http://127.0.0.1:${port}`).replace(/\/+$/, '');
   try {
     new URL(issuer);
   } catch {
     throw new ConfigError(`GATEHOUSE_ISSUER must be a URL, got "${issuer}"`);
+  }
+
+  const signingAlg = (env.GATEHOUSE_SIGNING_ALG?.trim() || 'RS256') as SigningAlg;
+  if (!SIGNING_ALGS.includes(signingAlg)) throw new ConfigError(`GATEHOUSE_SIGNING_ALG must be one of ${SIGNING_ALGS.join(', ')}`);
+  if (/[?#]/.test(issuer) || !/^https?:$/.test(new URL(issuer).protocol)) {
+    throw new ConfigError(`GATEHOUSE_ISSUER must be an http(s) URL without query or fragment, got "${issuer}"`);
   }
 
   return Object.freeze({
@@ -131,5 +144,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     corsOrigins: origins(env),
     requestTimeoutMs: integer(env, 'GATEHOUSE_REQUEST_TIMEOUT_MS', 15_000, 100, 600_000),
     logLevel,
+    signingAlg,
+    sessionTtlSeconds: integer(env, 'GATEHOUSE_SESSION_TTL', 36_000, 60, 365 * 86_400),
   });
 }

@@ -55,17 +55,39 @@ export class ValidationError extends DomainError {
   }
 }
 
-/** RFC 6749 §5.2 error codes used by the token endpoint. */
-export type OAuthErrorCode = 'invalid_request' | 'invalid_grant' | 'unsupported_grant_type';
+/**
+ * OAuth 2.0 / OpenID Connect error codes: RFC 6749 §4.1.2.1 and §5.2, OpenID Connect Core §3.1.2.6, RFC 7009 §2.2.1,
+ * RFC 7591 §3.2.2.
+ */
+export type OAuthErrorCode =
+  | 'invalid_request'
+  | 'invalid_grant'
+  | 'invalid_client'
+  | 'unauthorized_client'
+  | 'unsupported_grant_type'
+  | 'unsupported_response_type'
+  | 'invalid_scope'
+  | 'access_denied'
+  | 'login_required'
+  | 'unsupported_token_type'
+  | 'invalid_token'
+  | 'invalid_redirect_uri'
+  | 'invalid_client_metadata';
 
-/** A token-endpoint failure: answered 400 `{"error", "error_description"}` rather than `{"detail"}`. */
+/**
+ * An OAuth failure: answered `{"error", "error_description"}` rather than `{"detail"}`, with status 400 unless
+ * the RFC says otherwise (401 for a client that failed to authenticate).
+ */
 export class OAuthError extends DomainError {
+  readonly httpStatus: number;
   constructor(
     readonly oauthCode: OAuthErrorCode,
     description: string,
+    httpStatus = 400,
   ) {
     super('bad_request', description);
     this.name = 'OAuthError';
+    this.httpStatus = httpStatus;
   }
 }
 
@@ -85,6 +107,10 @@ export const errors = {
   passwordChangeRequired: () => new OAuthError('invalid_grant', 'Password change required'),
   temporaryPasswordExpired: () => new OAuthError('invalid_grant', 'Temporary password has expired; ask an administrator to reset it'),
   invalidRefreshToken: () => new OAuthError('invalid_grant', 'Invalid refresh token'),
+  invalidClient: () => new OAuthError('invalid_client', 'Client authentication failed', 401),
+  invalidCode: () => new OAuthError('invalid_grant', 'Invalid authorization code'),
+  clientNotFound: () => new DomainError('not_found', 'Client not found'),
+  clientExists: (id: string) => new DomainError('conflict', `Client ${id} already exists.`),
   tooManyRequests: () => new DomainError('too_many_requests', 'Too many requests'),
   databaseUnavailable: () => new DomainError('unavailable', 'Service temporarily unavailable: the database cannot be reached'),
 } as const;

@@ -139,10 +139,24 @@ export interface AccessClaims {
   jti: string;
   iat: number;
   exp: number;
+  /** The login session (absent only from tokens issued before sessions existed). */
+  sid?: string | undefined;
+  /** The grant inside that session; revoking it (logout, revocation, a replayed code) ends the token. */
+  gid?: string | undefined;
+  /** The client the token was issued to, if any. */
+  azp?: string | undefined;
+  scope?: string | undefined;
 }
 
+/** What an access token says beyond the required claims: the user's profile claims, kept small (it may live in a cookie). */
+export type ExtraClaims = Record<string, unknown>;
+
 export interface TokenSigner {
-  sign(claims: Pick<AccessClaims, 'sub' | 'ver' | 'roles' | 'jti'>): Promise<{ token: string; expiresIn: number }>;
-  /** The claims of a valid, unexpired token from this issuer for this audience; undefined for anything else. */
+  sign(claims: Pick<AccessClaims, 'sub' | 'ver' | 'roles' | 'jti'> & ExtraClaims): Promise<{ token: string; expiresIn: number }>;
+  /** The claims of a valid, unexpired access token from this issuer for this audience; undefined for anything else. */
   verify(token: string): Promise<AccessClaims | undefined>;
+  /** An ID token for `clientId` (its audience), with `at_hash` for the access token issued beside it. */
+  signIdToken(claims: Record<string, unknown>, clientId: string, accessToken: string): Promise<string>;
+  /** The payload of an ID token this issuer signed, even an expired one (a logout hint); undefined when forged. */
+  verifyIdTokenHint(token: string): Promise<Record<string, unknown> | undefined>;
 }

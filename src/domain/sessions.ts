@@ -1,34 +1,16 @@
 import { normaliseEmail } from './email.ts';
 import { errors, valueError, ValidationError } from './errors.ts';
-import { uuidv7 } from './ids.ts';
 import { checkPassword } from './password-policy.ts';
 import type { CachedPrincipal, Revocations } from './principal-cache.ts';
-import type {
-  Clock,
-  LockoutPolicy,
-  LoginFailureStore,
-  PasswordHasher,
-  RefreshTokenStore,
-  TokenSigner,
-  User,
-  UserCredentials,
-  UserStore,
-} from './ports.ts';
+import type { Clock, LockoutPolicy, LoginFailureStore, PasswordHasher, RefreshTokenStore, TokenSigner, User, UserCredentials, UserStore } from './ports.ts';
+import type { LoginSessionStore, OAuthClient } from './sign-in-ports.ts';
+import type { TokenIssuer, TokenResponse } from './token-issuer.ts';
 
-export const REFRESH_TOKEN_PREFIX = 'grt_';
+export { REFRESH_TOKEN_PREFIX, type TokenResponse } from './token-issuer.ts';
 
 export interface SessionPolicy {
-  refreshTtlMs: number;
   temporaryPasswordTtlMs: number;
   lockout: LockoutPolicy;
-}
-
-/** RFC 6749 §5.1 token response. */
-export interface TokenResponse {
-  access_token: string;
-  token_type: 'bearer';
-  expires_in: number;
-  refresh_token: string;
 }
 
 export interface SessionDeps {
@@ -38,9 +20,11 @@ export interface SessionDeps {
   dummyHash: string;
   failures: LoginFailureStore;
   refreshTokens: RefreshTokenStore;
+  loginSessions: LoginSessionStore;
+  issuer: TokenIssuer;
   signer: TokenSigner;
   clock: Clock;
-  secrets: { randomSecret(): string; digest(secret: string): string };
+  secrets: { digest(secret: string): string };
   policy: SessionPolicy;
   revocations: Revocations;
 }
@@ -51,29 +35,14 @@ export interface SessionDeps {
  * with one text after the same amount of work.
  */
 export function createSessionService(deps: SessionDeps) {
-  const { users, hasher, failures, refreshTokens, signer, clock, secrets, policy } = deps;
-
-  async function issueTokens(user: User, familyId: string = uuidv7(clock.now())): Promise<TokenResponse> {
-    const now = clock.now();
-    const { token, expiresIn } = await signer.sign({ sub: user.id, ver: user.tokenVersion, roles: user.roles, jti: uuidv7(now) });
-    const refresh = REFRESH_TOKEN_PREFIX + secrets.randomSecret();
-    await refreshTokens.insert({
-      id: uuidv7(now),
-      tokenHash: secrets.digest(refresh),
-      familyId,
-      userId: user.id,
-      tokenVersion: user.tokenVersion,
-      createdAt: now,
-      expiresAt: now + policy.refreshTtlMs,
-    });
-    return { access_token: token, token_type: 'bearer', expires_in: expiresIn, refresh_token: refresh };
-  }
+  const { users, hasher, failures, refreshTokens, loginSessions, issuer, signer, clock, secrets, policy } = deps;
 
   /**
-   * The password check behind every grant. The hash is verified even for an unknown user (against the dummy hash)
-   * and for a locked account, so all three take the same time and give the same answer.
+   * The password check behind every sign-in (token endpoint and login page). The hash is verified even for an
+   * unknown user (against the dummy hash) and for a locked account, so all three take the same time and give the
+   * same answer. A temporary password that is right is returned: the caller decides what it may do.
    */
-  async function checkCredentials(username: string, password: string): Promise<UserCredentials> {
+  async function verifyPassword(username: string, password: string): Promise<UserCredentials> {
     const email = normaliseEmail(username);
     const now = clock.now();
     const [state, user] = await Promise.all([failures.state(email, now), users.findCredentialsByEmail(email)]);
@@ -90,26 +59,67 @@ export function createSessionService(deps: SessionDeps) {
     return user;
   }
 
+  /** Sets the user's own, permanent password; every older token and session of the user dies. */
+  async function setOwnPassword(user: User, newPassword: string, field: string, current?: string): Promise<User> {
+    const problem = checkPassword(newPassword);
+    if (problem) throw new ValidationError([valueError(['body', field], newPassword, problem)]);
+    if (current !== undefined && newPassword === current) {
+      throw new ValidationError([valueError(['body', field], newPassword, 'New password must differ from the current password')]);
+    }
+    const hash = await hasher.hash(newPassword);
+    if (!(await users.setPassword(user.id, hash, false, clock.now()))) throw errors.invalidLogin();
+    deps.revocations.revoked(user.id);
+    const updated = await users.findById(user.id);
+    if (!updated) throw errors.invalidLogin();
+    return updated;
+  }
+
+  /** A token-only login (no browser): its own session and grant. */
+  async function newLogin(user: User): Promise<TokenResponse> {
+    const session = await issuer.startSession(user, null);
+    const grant = issuer.newGrant(session, null, '');
+    await loginSessions.createGrant(grant);
+    return issuer.issue(user, { session, grant, refresh: true });
+  }
+
   return {
+    verifyPassword,
+    setOwnPassword,
+
     async passwordGrant(username: string, password: string): Promise<TokenResponse> {
-      const user = await checkCredentials(username, password);
+      const user = await verifyPassword(username, password);
       if (user.passwordTemporary) throw errors.passwordChangeRequired();
-      return issueTokens(user);
+      return newLogin(user);
     },
 
-    /** Rotation: each refresh token works once. Presenting a used one again ends its whole family (RFC 9700 §4.14). */
-    async refreshGrant(refreshToken: string): Promise<TokenResponse> {
+    /**
+     * Rotation: each refresh token works once. Presenting a used one again ends its whole grant (RFC 9700 §4.14).
+     * A token issued to a client works only for that client, authenticated (`authenticateClient` runs only then:
+     * tokens from the password grant belong to no client, as before).
+     */
+    async refreshGrant(refreshToken: string, authenticateClient: () => Promise<OAuthClient>): Promise<TokenResponse> {
       const now = clock.now();
       const record = await refreshTokens.findByHash(secrets.digest(refreshToken));
       if (!record || record.revokedAt !== null || record.expiresAt <= now) throw errors.invalidRefreshToken();
+      const grant = await loginSessions.findGrant(record.familyId);
+      if (!grant) throw errors.invalidRefreshToken();
+      if (grant.clientId !== null) {
+        const client = await authenticateClient();
+        if (client.clientId !== grant.clientId || !client.grantTypes.includes('refresh_token')) throw errors.invalidRefreshToken();
+      }
       if (record.usedAt !== null) {
-        await refreshTokens.revokeFamily(record.familyId, now);
+        await loginSessions.revokeGrant(grant.id, now);
+        deps.revocations.revoked(record.userId);
         throw errors.invalidRefreshToken();
       }
-      const user = await users.findById(record.userId);
-      if (!user || user.tokenVersion !== record.tokenVersion) throw errors.invalidRefreshToken();
+      const [user, session, active] = await Promise.all([
+        users.findById(record.userId),
+        loginSessions.find(grant.sessionId),
+        loginSessions.grantActive(grant.id, now),
+      ]);
+      if (!user || !session || !active || user.tokenVersion !== record.tokenVersion) throw errors.invalidRefreshToken();
       if (!(await refreshTokens.markUsed(record.id, now))) throw errors.invalidRefreshToken();
-      return issueTokens(user, record.familyId);
+      return issuer.issue(user, { session, grant, refresh: true, nonce: null });
     },
 
     /** Sets a permanent password from a temporary or current one; every older token of the user dies. */
@@ -117,31 +127,30 @@ export function createSessionService(deps: SessionDeps) {
       const problem = checkPassword(newPassword);
       if (problem) throw new ValidationError([valueError(['body', 'new_password'], newPassword, problem)]);
       if (newPassword === currentPassword) {
-        throw new ValidationError([
-          valueError(['body', 'new_password'], newPassword, 'New password must differ from the current password'),
-        ]);
+        throw new ValidationError([valueError(['body', 'new_password'], newPassword, 'New password must differ from the current password')]);
       }
-      const user = await checkCredentials(username, currentPassword);
-      const hash = await hasher.hash(newPassword);
-      if (!(await users.setPassword(user.id, hash, false, clock.now()))) throw errors.invalidLogin();
-      deps.revocations.revoked(user.id);
-      const updated = await users.findById(user.id);
-      if (!updated) throw errors.invalidLogin();
-      return issueTokens(updated);
+      const user = await verifyPassword(username, currentPassword);
+      return newLogin(await setOwnPassword(user, newPassword, 'new_password'));
     },
 
-    /** Ends the session the refresh token belongs to. Unknown tokens are fine: the caller wanted it dead anyway. */
+    /** Ends the login session the refresh token belongs to, and so every token issued in it. Unknown tokens are fine. */
     async logout(refreshToken: string): Promise<void> {
       const record = await refreshTokens.findByHash(secrets.digest(refreshToken));
-      if (record) await refreshTokens.revokeFamily(record.familyId, clock.now());
+      if (!record) return;
+      const grant = await loginSessions.findGrant(record.familyId);
+      if (grant) await loginSessions.end(grant.sessionId, clock.now());
+      deps.revocations.revoked(record.userId);
     },
 
     /** An access token's principal, or undefined when the token is invalid, expired or outlived by a revocation. */
     async authenticateAccessToken(token: string): Promise<CachedPrincipal | undefined> {
       const claims = await signer.verify(token);
       if (!claims) return undefined;
-      const user = await users.findById(claims.sub);
-      if (!user || user.tokenVersion !== claims.ver) return undefined;
+      const [user, active] = await Promise.all([
+        users.findById(claims.sub),
+        claims.gid === undefined ? true : loginSessions.grantActive(claims.gid, clock.now()),
+      ]);
+      if (!user || !active || user.tokenVersion !== claims.ver) return undefined;
       return {
         principal: { kind: 'user', id: user.id, roles: user.roles, email: user.email, firstName: user.firstName, lastName: user.lastName },
         validUntil: claims.exp * 1000,

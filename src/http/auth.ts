@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { holdsAny } from '../domain/access.ts';
 import { errors, type DomainError } from '../domain/errors.ts';
 import type { Principal } from '../domain/principal.ts';
+import { cookieValue } from './cookies.ts';
 
 /**
  * Who may call a route, declared next to the route (`config: { access: { roles: [...] } }`):
@@ -39,23 +40,6 @@ export function bearerCredential(request: FastifyRequest): string | null | undef
   const parts = value.trim().split(/\s+/);
   if (parts.length !== 2 || parts[0]!.toLowerCase() !== 'bearer') return undefined;
   return parts[1];
-}
-
-function cookieValue(header: string | undefined, name: string): string | null {
-  if (!header) return null;
-  for (const pair of header.split(';')) {
-    const eq = pair.indexOf('=');
-    if (eq < 0 || pair.slice(0, eq).trim() !== name) continue;
-    let value = pair.slice(eq + 1).trim();
-    if (value.startsWith('"') && value.endsWith('"') && value.length >= 2) value = value.slice(1, -1);
-    try {
-      value = decodeURIComponent(value);
-    } catch {
-      return value;
-    }
-    return value.trim() === '' ? null : value;
-  }
-  return null;
 }
 
 /**

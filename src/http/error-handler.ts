@@ -52,7 +52,10 @@ const FRAMEWORK_ERRORS: Record<string, [number, string]> = {
 export function registerErrorHandling(app: FastifyInstance, isDatabaseUnavailable: (err: unknown) => boolean): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof ValidationError) return sendProblems(reply, error.problems);
-    if (error instanceof OAuthError) return reply.code(400).send({ error: error.oauthCode, error_description: error.message });
+    if (error instanceof OAuthError) {
+      if (error.oauthCode === 'invalid_client') reply.header('www-authenticate', 'Basic realm="gatehouse"');
+      return reply.code(error.httpStatus).send({ error: error.oauthCode, error_description: error.message });
+    }
     if (error instanceof DomainError) {
       if (error.status === 401) {
         const hadCredential = error.code === 'bad_credentials';

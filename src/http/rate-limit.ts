@@ -28,12 +28,17 @@ export function createRateLimiter(limit: number, clock: Clock) {
   }
 
   /** An onRequest hook answering 429 with Retry-After once a client is over the limit. */
-  return async function rateLimitHook(request: FastifyRequest, reply: FastifyReply) {
+  async function rateLimitHook(request: FastifyRequest, reply: FastifyReply) {
     if (limit === 0) return;
     const verdict = take(request.ip);
     if (!verdict.allowed) {
       reply.header('retry-after', String(verdict.retryAfterSeconds));
       return reply.code(429).send({ detail: 'Too many requests', error: 'rate_limited' });
     }
-  };
+  }
+  /** The same budget for callers that answer in their own format (the login page answers in HTML). */
+  rateLimitHook.take = (client: string) => (limit === 0 ? ({ allowed: true } as const) : take(client));
+  return rateLimitHook;
 }
+
+export type RateLimiter = ReturnType<typeof createRateLimiter>;

@@ -1,11 +1,25 @@
-import { randomUUID } from 'node:crypto';
-import { decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { hash, randomUUID } from 'node:crypto';
+import {
+  decodeProtectedHeader,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  jwtVerify,
+  SignJWT,
+  type CryptoKey,
+  type JWK,
+  type JWTPayload,
+} from 'jose';
 import type { AccessClaims, Clock, TokenSigner } from '../domain/ports.ts';
 import type { SigningKeyStore } from '../store/signing-key-store.ts';
 import { sha256Hex } from './secrets.ts';
 
-export const TOKEN_ALG = 'EdDSA';
-const TOKEN_TYPE = 'at+jwt'; // RFC 9068: marks access tokens so no other JWT can be replayed as one
+// RS256 is OpenID Connect's mandatory algorithm and the default; ES256 and Ed25519 are selectable.
+
+import { SIGNING_ALGS, type SigningAlg } from '../config.ts';
+
+const ACCESS_TOKEN_TYPE = 'at+jwt'; // RFC 9068: marks access tokens so an ID token cannot be replayed as one
+const ID_TOKEN_TYPE = 'JWT';
 const CLOCK_TOLERANCE_S = 5;
 const RELOAD_EVERY_MS = 60_000;
 const UNKNOWN_KID_RELOAD_MS = 1_000;
@@ -16,11 +30,14 @@ export interface JwtSignerOptions {
   issuer: string;
   audience: string;
   accessTtlSeconds: number;
+  /** The algorithm new tokens are signed with; a stored active key of another algorithm is rotated out. */
+  alg: SigningAlg;
   clock: Clock;
 }
 
 interface LoadedKey {
   kid: string;
+  alg: SigningAlg;
   publicKey: CryptoKey;
   publicJwk: JWK;
   retiredAt: number | null;
@@ -31,13 +48,17 @@ export interface JwtSigner extends TokenSigner {
   jwks(): Promise<{ keys: JWK[] }>;
   /** Makes a new signing key and retires the others (they stay in the JWKS until their tokens have expired). */
   rotate(): Promise<string>;
+  readonly alg: SigningAlg;
 }
 
-async function newKeyPair(now: number) {
-  const { publicKey, privateKey } = await generateKeyPair(TOKEN_ALG, { crv: 'Ed25519', extractable: true });
+const isSigningAlg = (alg: unknown): alg is SigningAlg => SIGNING_ALGS.includes(alg as SigningAlg);
+
+async function newKeyPair(alg: SigningAlg, now: number) {
+  const options = alg === 'RS256' ? { modulusLength: 2048 } : alg === 'EdDSA' ? { crv: 'Ed25519' } : {};
+  const { publicKey, privateKey } = await generateKeyPair(alg, { ...options, extractable: true });
   return {
     kid: `${new Date(now).toISOString().slice(0, 10)}-${randomUUID().slice(0, 8)}`,
-    alg: TOKEN_ALG,
+    alg,
     publicJwk: JSON.stringify(await exportJWK(publicKey)),
     privateJwk: JSON.stringify(await exportJWK(privateKey)),
     createdAt: now,
@@ -45,44 +66,60 @@ async function newKeyPair(now: number) {
   };
 }
 
-function claimsOf(payload: Record<string, unknown>): AccessClaims | undefined {
+const optionalString = (value: unknown) => (typeof value === 'string' ? value : undefined);
+
+function claimsOf(payload: JWTPayload): AccessClaims | undefined {
   const { sub, ver, roles, jti, iat, exp } = payload;
   if (typeof sub !== 'string' || typeof jti !== 'string' || !Number.isInteger(ver)) return undefined;
   if (typeof iat !== 'number' || typeof exp !== 'number') return undefined;
   if (!Array.isArray(roles) || !roles.every((r) => typeof r === 'string')) return undefined;
-  return { sub, ver: ver as number, roles: roles as string[], jti, iat, exp };
+  return {
+    sub,
+    ver: ver as number,
+    roles: roles as string[],
+    jti,
+    iat,
+    exp,
+    sid: optionalString(payload.sid),
+    gid: optionalString(payload.gid),
+    azp: optionalString(payload.azp),
+    scope: optionalString(payload.scope),
+  };
 }
 
 /**
- * Signs and verifies access tokens with Ed25519 keys kept in the database (generated at first start), so every
- * replica signs and verifies with the same keys. Verification accepts exactly one algorithm, so `alg: none` and
- * HS256-with-the-public-key forgeries fail before any key is used. Verified tokens are remembered (keyed by their
- * SHA-256, until they expire) because WebCrypto verification costs far more than the request it guards; revocation
- * is unaffected, since the token version is still checked against the database on every request.
+ * Signs and verifies tokens with keys kept in the database (generated at first start), so every replica signs and
+ * verifies with the same keys. A key verifies only with its own algorithm, so `alg: none` and HS256-with-the-public-
+ * key forgeries fail before any key is used. Verified access tokens are remembered (keyed by their SHA-256, until
+ * they expire) because WebCrypto verification costs far more than the request it guards; revocation is unaffected,
+ * since the token version, grant and session are still checked against the database on every request.
  */
 export async function createJwtSigner(opts: JwtSignerOptions): Promise<JwtSigner> {
-  const { keys: store, issuer, audience, accessTtlSeconds, clock } = opts;
+  const { keys: store, issuer, audience, accessTtlSeconds, clock, alg } = opts;
   let byKid = new Map<string, LoadedKey>();
-  let signing: { kid: string; privateKey: CryptoKey } | undefined;
+  let signing: { kid: string; alg: SigningAlg; privateKey: CryptoKey } | undefined;
   let loadedAt = 0;
   let lastUnknownKidReload = 0;
   const verified = new Map<string, AccessClaims>();
 
   async function load(): Promise<void> {
     let stored = await store.list();
-    if (!stored.some((k) => k.retiredAt === null)) {
-      await store.insertIfNoneActive(await newKeyPair(clock.now()));
+    if (!stored.some((k) => k.retiredAt === null && k.alg === alg)) {
+      await store.ensureActive(await newKeyPair(alg, clock.now()));
       stored = await store.list();
     }
     const next = new Map<string, LoadedKey>();
     for (const k of stored) {
+      if (!isSigningAlg(k.alg)) continue;
       const publicJwk = JSON.parse(k.publicJwk) as JWK;
-      next.set(k.kid, { kid: k.kid, publicKey: (await importJWK(publicJwk, TOKEN_ALG)) as CryptoKey, publicJwk, retiredAt: k.retiredAt });
+      next.set(k.kid, { kid: k.kid, alg: k.alg, publicKey: (await importJWK(publicJwk, k.alg)) as CryptoKey, publicJwk, retiredAt: k.retiredAt });
     }
     // The oldest active key signs, so replicas that raced to create a first key all settle on the same one.
-    const active = stored.find((k) => k.retiredAt === null)!;
+    const active = stored.find((k) => k.retiredAt === null && isSigningAlg(k.alg));
+    if (!active) throw new Error('no active signing key');
     if (signing?.kid !== active.kid) {
-      signing = { kid: active.kid, privateKey: (await importJWK(JSON.parse(active.privateJwk) as JWK, TOKEN_ALG)) as CryptoKey };
+      const keyAlg = active.alg as SigningAlg;
+      signing = { kid: active.kid, alg: keyAlg, privateKey: (await importJWK(JSON.parse(active.privateJwk) as JWK, keyAlg)) as CryptoKey };
     }
     byKid = next;
     loadedAt = clock.now();
@@ -100,23 +137,56 @@ export async function createJwtSigner(opts: JwtSignerOptions): Promise<JwtSigner
   const stillPublished = (k: LoadedKey, now: number) =>
     k.retiredAt === null || k.retiredAt + (accessTtlSeconds + CLOCK_TOLERANCE_S) * 1000 > now;
 
+  /** The published key that signed `token`, or undefined; looks for keys made by other replicas once a second. */
+  async function keyFor(token: string, now: number): Promise<LoadedKey | undefined> {
+    let header;
+    try {
+      header = decodeProtectedHeader(token);
+    } catch {
+      return undefined;
+    }
+    if (typeof header.kid !== 'string') return undefined;
+    let key = byKid.get(header.kid);
+    if (!key && now - lastUnknownKidReload > UNKNOWN_KID_RELOAD_MS) {
+      lastUnknownKidReload = now;
+      await load().catch(() => undefined);
+      key = byKid.get(header.kid);
+    }
+    if (!key || header.alg !== key.alg || !stillPublished(key, now)) return undefined;
+    return key;
+  }
+
+  async function sign(payload: JWTPayload, typ: string, aud: string, ttl: number, now: number): Promise<string> {
+    refreshSoon();
+    const key = signing!;
+    const iat = Math.floor(now / 1000);
+    return new SignJWT(payload)
+      .setProtectedHeader({ alg: key.alg, kid: key.kid, typ })
+      .setIssuer(issuer)
+      .setAudience(aud)
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + ttl)
+      .sign(key.privateKey);
+  }
+
   await load();
 
   return {
-    async sign({ sub, ver, roles, jti }) {
-      refreshSoon();
-      const key = signing!;
-      const iat = Math.floor(clock.now() / 1000);
-      const token = await new SignJWT({ ver, roles })
-        .setProtectedHeader({ alg: TOKEN_ALG, kid: key.kid, typ: TOKEN_TYPE })
-        .setIssuer(issuer)
-        .setAudience(audience)
-        .setSubject(sub)
-        .setJti(jti)
-        .setIssuedAt(iat)
-        .setExpirationTime(iat + accessTtlSeconds)
-        .sign(key.privateKey);
+    get alg() {
+      return signing!.alg;
+    },
+
+    async sign(claims) {
+      const { sub, jti, ...rest } = claims;
+      const token = await sign({ ...rest, sub, jti }, ACCESS_TOKEN_TYPE, audience, accessTtlSeconds, clock.now());
       return { token, expiresIn: accessTtlSeconds };
+    },
+
+    async signIdToken(claims, clientId, accessToken) {
+      // OpenID Connect Core §3.1.3.6: the left half of the access token's hash, hashed as the signature is.
+      const digest = hash(signing!.alg === 'EdDSA' ? 'sha512' : 'sha256', accessToken, 'buffer');
+      const atHash = digest.subarray(0, digest.length / 2).toString('base64url');
+      return sign({ ...claims, at_hash: atHash }, ID_TOKEN_TYPE, clientId, accessTtlSeconds, clock.now());
     },
 
     async verify(token) {
@@ -128,27 +198,15 @@ export async function createJwtSigner(opts: JwtSignerOptions): Promise<JwtSigner
         verified.delete(digest);
         return undefined;
       }
-      let header;
-      try {
-        header = decodeProtectedHeader(token);
-      } catch {
-        return undefined;
-      }
-      if (header.alg !== TOKEN_ALG || typeof header.kid !== 'string') return undefined;
-      let key = byKid.get(header.kid);
-      if (!key && now - lastUnknownKidReload > UNKNOWN_KID_RELOAD_MS) {
-        lastUnknownKidReload = now; // a key minted by another replica; look once a second at most
-        await load().catch(() => undefined);
-        key = byKid.get(header.kid);
-      }
-      if (!key || !stillPublished(key, now)) return undefined;
+      const key = await keyFor(token, now);
+      if (!key) return undefined;
       refreshSoon();
       try {
         const { payload } = await jwtVerify(token, key.publicKey, {
           issuer,
           audience,
-          algorithms: [TOKEN_ALG],
-          typ: TOKEN_TYPE,
+          algorithms: [key.alg],
+          typ: ACCESS_TOKEN_TYPE,
           clockTolerance: CLOCK_TOLERANCE_S,
           currentDate: new Date(now),
           requiredClaims: ['sub', 'jti', 'iat', 'exp'],
@@ -163,6 +221,26 @@ export async function createJwtSigner(opts: JwtSignerOptions): Promise<JwtSigner
       }
     },
 
+    async verifyIdTokenHint(token) {
+      // RP-initiated logout accepts an expired ID token as a hint (OpenID Connect RP-Initiated Logout §2), but
+      // never one whose signature, issuer or type is wrong.
+      const now = clock.now();
+      const key = await keyFor(token, now);
+      if (!key) return undefined;
+      try {
+        const { payload } = await jwtVerify(token, key.publicKey, {
+          issuer,
+          algorithms: [key.alg],
+          typ: ID_TOKEN_TYPE,
+          currentDate: new Date(0),
+          requiredClaims: ['sub', 'aud'],
+        });
+        return payload;
+      } catch {
+        return undefined;
+      }
+    },
+
     async jwks() {
       // Published keys come straight from the database (at most a second old), so a key rotated or created on
       // another replica is in every replica's JWKS before tokens signed with it reach a verifier.
@@ -171,12 +249,12 @@ export async function createJwtSigner(opts: JwtSignerOptions): Promise<JwtSigner
       return {
         keys: [...byKid.values()]
           .filter((k) => stillPublished(k, now))
-          .map((k) => ({ ...k.publicJwk, kid: k.kid, alg: TOKEN_ALG, use: 'sig' })),
+          .map((k) => ({ ...k.publicJwk, kid: k.kid, alg: k.alg, use: 'sig' })),
       };
     },
 
     async rotate() {
-      const fresh = await newKeyPair(clock.now());
+      const fresh = await newKeyPair(alg, clock.now());
       await store.insert(fresh);
       await store.retireAllBut(fresh.kid, clock.now());
       await load();

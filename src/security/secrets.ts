@@ -19,3 +19,13 @@ export function secretMatcher(secret: string): (candidate: string) => boolean {
   const expected = hash('sha256', secret, 'buffer');
   return (candidate) => timingSafeEqual(hash('sha256', candidate, 'buffer'), expected);
 }
+
+/** Compares two strings in constant time (hashed first, so their lengths leak nothing either). */
+export function constantTimeEqual(a: string, b: string): boolean {
+  return timingSafeEqual(hash('sha256', a, 'buffer'), hash('sha256', b, 'buffer'));
+}
+
+/** RFC 7636 §4.2 S256: BASE64URL(SHA256(code_verifier)). */
+export function s256(verifier: string): string {
+  return hash('sha256', verifier, 'base64url');
+}

@@ -3,6 +3,7 @@ import type { Dialect } from './database.ts';
 import * as initial from './migrations/2026-11-28T1300-initial.ts';
 import * as login from './migrations/2026-11-28T1400-login.ts';
 import * as search from './migrations/2026-11-28T1500-search.ts';
+import * as signIn from './migrations/2026-11-29T1000-sign-in.ts';
 
 /** A migration may differ per dialect (indexes especially); most ignore the second argument. */
 export interface Migration {
@@ -17,6 +18,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '2026-11-28T1300-initial': initial,
   '2026-11-28T1400-login': login,
   '2026-11-28T1500-search': search,
+  '2026-11-29T1000-sign-in': signIn,
 };
 
 export const MIGRATION_TABLE = 'gatehouse_migrations';

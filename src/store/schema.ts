@@ -72,6 +72,73 @@ export interface LoginFailuresTable {
   locked_until: number | null;
 }
 
+export interface OAuthClientsTable {
+  client_id: string;
+  client_name: string | null;
+  /** SHA-256 of the high-entropy client secret; null for public clients. */
+  secret_hash: string | null;
+  auth_method: string;
+  /** JSON arrays of exact URI strings. */
+  redirect_uris: string;
+  post_logout_redirect_uris: string;
+  grant_types: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** One sign-in: a browser's SSO session (it has a cookie) or a password-grant login (it has none). */
+export interface LoginSessionsTable {
+  id: string;
+  user_id: string;
+  /** SHA-256 of the browser's session cookie. */
+  cookie_hash: string | null;
+  /** The user's token version at sign-in: a later reset or change of password ends the session. */
+  token_version: number;
+  auth_time: number;
+  created_at: number;
+  expires_at: number;
+  ended_at: number | null;
+}
+
+/** What one client was given inside one session; its id is the family id of its refresh tokens. */
+export interface GrantsTable {
+  id: string;
+  session_id: string;
+  user_id: string;
+  client_id: string | null;
+  scope: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export interface AuthorizationCodesTable {
+  code_hash: string;
+  client_id: string;
+  session_id: string;
+  redirect_uri: string;
+  scope: string;
+  nonce: string | null;
+  /** PKCE S256 challenge, when the client sent one. */
+  code_challenge: string | null;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+  /** The grant the code was exchanged for, so a replay can revoke it. */
+  grant_id: string | null;
+}
+
+/** A login page in progress: the authorization request it will answer, bound to the browser that started it. */
+export interface LoginInteractionsTable {
+  id: string;
+  browser_hash: string;
+  /** The validated authorization request, JSON. */
+  request: string;
+  /** Set once the password was right but must be changed first. */
+  user_id: string | null;
+  created_at: number;
+  expires_at: number;
+}
+
 export interface Schema {
   users: UsersTable;
   user_roles: UserRolesTable;
@@ -80,4 +147,9 @@ export interface Schema {
   refresh_tokens: RefreshTokensTable;
   signing_keys: SigningKeysTable;
   login_failures: LoginFailuresTable;
+  oauth_clients: OAuthClientsTable;
+  login_sessions: LoginSessionsTable;
+  grants: GrantsTable;
+  authorization_codes: AuthorizationCodesTable;
+  login_interactions: LoginInteractionsTable;
 }

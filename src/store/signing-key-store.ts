@@ -24,15 +24,22 @@ export function createSigningKeyStore(db: Kysely<Schema>, dialect: Dialect) {
 
   return {
     /**
-     * Inserts `key` only if no key is active, under a lock on PostgreSQL: replicas starting together on a fresh
-     * database end up with exactly one first key. True when this call inserted it.
+     * Makes `key` the signing key unless an active key of its algorithm exists already, retiring every other key
+     * (they stay published until their tokens expire). Under a lock on PostgreSQL: replicas starting together on a
+     * fresh database, or after GATEHOUSE_SIGNING_ALG changed, end up with exactly one new key. True when inserted.
      */
-    async insertIfNoneActive(key: StoredSigningKey): Promise<boolean> {
+    async ensureActive(key: StoredSigningKey): Promise<boolean> {
       return db.transaction().execute(async (trx) => {
         if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtext('gatehouse.signing_keys'))`.execute(trx);
-        const active = await trx.selectFrom('signing_keys').select('kid').where('retired_at', 'is', null).executeTakeFirst();
+        const active = await trx
+          .selectFrom('signing_keys')
+          .select('kid')
+          .where('retired_at', 'is', null)
+          .where('alg', '=', key.alg)
+          .executeTakeFirst();
         if (active) return false;
         await trx.insertInto('signing_keys').values(row(key)).execute();
+        await trx.updateTable('signing_keys').set({ retired_at: key.createdAt }).where('kid', '!=', key.kid).where('retired_at', 'is', null).execute();
         return true;
       });
     },

@@ -3,6 +3,7 @@ import { after } from 'node:test';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
+import type { Clock } from '../../src/domain/ports.ts';
 import { createArgon2Hasher } from '../../src/security/argon2-hasher.ts';
 import { openPostgres, openSqlite, type Database } from '../../src/store/database.ts';
 import { migrateToLatest } from '../../src/store/migrate.ts';
@@ -48,12 +49,12 @@ export async function testDatabase(): Promise<Database> {
 }
 
 /** A fresh app on its own fresh database, closed after the calling test file. */
-export async function testApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function testApp(env: Record<string, string> = {}, opts: { clock?: Clock } = {}): Promise<TestApp> {
   const database = await testDatabase();
   const config = loadConfig({ GATEHOUSE_ADMIN_KEY: ADMIN_KEY, GATEHOUSE_LOG_LEVEL: 'info', ...env });
   const logs: string[] = [];
   const logStream = { write: (line: string) => void logs.push(line) } as unknown as NodeJS.WritableStream;
-  const app = await buildApp(config, { database, hasher: testHasher, logStream });
+  const app = await buildApp(config, { database, hasher: testHasher, logStream, ...(opts.clock ? { clock: opts.clock } : {}) });
   const secrets = watchSecrets(app);
   after(async () => {
     await app.close();

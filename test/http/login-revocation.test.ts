@@ -161,12 +161,12 @@ test('POST /auth/logout revokes the refresh token and its whole rotation family'
 /** Signs a token with the app's own private key from the database, so one claim at a time can be made wrong. */
 async function realKeySigner(database: Database) {
   const row = await database.db.selectFrom('signing_keys').selectAll().where('retired_at', 'is', null).executeTakeFirstOrThrow();
-  const key = await importJWK(JSON.parse(row.private_jwk) as JWK, 'EdDSA');
-  return (payload: JWTPayload, typ = 'at+jwt') => new SignJWT(payload).setProtectedHeader({ alg: 'EdDSA', kid: row.kid, typ }).sign(key);
+  const key = await importJWK(JSON.parse(row.private_jwk) as JWK, row.alg);
+  return (payload: JWTPayload, typ = 'at+jwt') => new SignJWT(payload).setProtectedHeader({ alg: row.alg, kid: row.kid, typ }).sign(key);
 }
 
-test('forged, tampered, foreign and expired tokens are all 401 Bad credentials', async () => {
-  const { app, database, config } = await testApp(NO_LIMIT);
+for (const alg of ['RS256', 'EdDSA', 'ES256'] as const) test(`forged, tampered, foreign and expired tokens are all 401 Bad credentials (${alg})`, async () => {
+  const { app, database, config } = await testApp({ ...NO_LIMIT, GATEHOUSE_SIGNING_ALG: alg });
   const user = await createUser(app, { roles: ['CHAT-USER'] });
   const { access_token } = await login(app, user.email);
   const claims = decodeJwt(access_token);
@@ -183,7 +183,8 @@ test('forged, tampered, foreign and expired tokens are all 401 Bad credentials',
   const [h, p, s] = access_token.split('.') as [string, string, string];
   const escalated = base64url.encode(JSON.stringify({ ...claims, roles: ['ORG-ADMIN'] }));
   const flipped = s.slice(0, -2) + (s.at(-2) === 'A' ? 'B' : 'A') + s.at(-1);
-  const otherKey = (await generateKeyPair('EdDSA', { crv: 'Ed25519' })).privateKey;
+  const otherKey = (await generateKeyPair(alg, alg === 'EdDSA' ? { crv: 'Ed25519' } : {})).privateKey;
+  const publicPart = published.x ?? published.n!; // the bytes an HS256 confusion attack would key with
   const hs = (secret: Uint8Array) => new SignJWT(base).setProtectedHeader({ alg: 'HS256', kid: header.kid!, typ: 'at+jwt' }).sign(secret);
 
   const forgeries: [string, string][] = [
@@ -191,10 +192,11 @@ test('forged, tampered, foreign and expired tokens are all 401 Bad credentials',
     ['signature tampered', `${h}.${p}.${flipped}`],
     ['alg none', new UnsecuredJWT(base).encode()],
     ['alg none with the real kid, signature kept', `${base64url.encode(JSON.stringify({ alg: 'none', kid: header.kid, typ: 'at+jwt' }))}.${p}.${s}`],
-    ['HS256 keyed with the public key bytes', await hs(base64url.decode(published.x!))],
-    ['HS256 keyed with the public key text', await hs(new TextEncoder().encode(published.x!))],
+    ['HS256 keyed with the public key bytes', await hs(base64url.decode(publicPart))],
+    ['HS256 keyed with the public key text', await hs(new TextEncoder().encode(publicPart))],
     ['HS256 keyed with the public JWK JSON', await hs(new TextEncoder().encode(JSON.stringify(published)))],
-    ['another Ed25519 key, same kid', await new SignJWT(base).setProtectedHeader({ alg: 'EdDSA', kid: header.kid!, typ: 'at+jwt' }).sign(otherKey)],
+    [`another ${alg} key, same kid`, await new SignJWT(base).setProtectedHeader({ alg, kid: header.kid!, typ: 'at+jwt' }).sign(otherKey)],
+    ['an ID token of the same key presented as an access token', await signReal(base, 'JWT')],
     ['real key, other issuer', await signReal({ ...base, iss: 'https://evil.example.test' })],
     ['real key, other audience', await signReal({ ...base, aud: 'some-other-service' })],
     ['real key, no audience', await signReal({ ...base, aud: undefined })],
@@ -228,12 +230,12 @@ test('JWKS publishes public keys only and verifies tokens on its own; discovery 
   const jwks = json<{ keys: JWK[] }>(res);
   assert.ok(jwks.keys.length >= 1);
   for (const key of jwks.keys) {
-    assert.equal(key.kty, 'OKP');
-    assert.equal(key.crv, 'Ed25519');
-    assert.equal(key.alg, 'EdDSA');
+    assert.equal(key.kty, 'RSA', 'RS256 is the default: what OpenID Connect requires every relying party to support');
+    assert.equal(key.alg, 'RS256');
     assert.equal(key.use, 'sig');
     assert.equal(typeof key.kid, 'string');
     for (const secret of ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k']) assert.ok(!(secret in key), `no ${secret} in the JWKS`);
+    assert.ok(key.n!.length >= 342, 'at least a 2048-bit modulus');
   }
   const stored = await database.db.selectFrom('signing_keys').selectAll().execute();
   assert.equal(stored.length, 1, 'one signing key, generated at first start');
@@ -245,17 +247,18 @@ test('JWKS publishes public keys only and verifies tokens on its own; discovery 
   assert.equal(decodeProtectedHeader(access_token).kid, stored[0]!.kid);
   const { payload, protectedHeader } = await jwtVerify(access_token, createLocalJWKSet(jwks), { issuer: config.issuer, audience: config.audience });
   assert.equal(payload.sub, user.id);
-  assert.equal(protectedHeader.alg, 'EdDSA');
+  assert.equal(protectedHeader.alg, 'RS256');
 
   const discovery = await app.inject({ method: 'GET', url: '/.well-known/openid-configuration' });
   assert.equal(discovery.statusCode, 200);
   const doc = json(discovery);
   assert.equal(doc.issuer, 'https://id.example.test');
-  assert.equal(doc.token_endpoint, 'https://id.example.test/auth/token');
-  assert.equal(doc.jwks_uri, 'https://id.example.test/.well-known/jwks.json');
-  assert.ok(['password', 'refresh_token'].every((g) => doc.grant_types_supported.includes(g)));
-  const algorithms = Object.entries(doc).filter(([k]) => k.endsWith('alg_values_supported')).flatMap(([, v]) => v as string[]);
-  assert.ok(algorithms.includes('EdDSA'), JSON.stringify(doc));
+  assert.equal(doc.token_endpoint, 'https://id.example.test/protocol/openid-connect/token');
+  assert.equal(doc.jwks_uri, 'https://id.example.test/protocol/openid-connect/certs');
+  assert.ok(['password', 'refresh_token', 'authorization_code'].every((g) => doc.grant_types_supported.includes(g)));
+  assert.deepEqual(doc.id_token_signing_alg_values_supported, ['RS256']);
+  const certs = await app.inject({ method: 'GET', url: '/protocol/openid-connect/certs' });
+  assert.deepEqual(json(certs), jwks, 'the Keycloak-named key set is the same set');
 });
 
 test('a second app on the same database verifies the first app’s tokens, and the other way round', async () => {
@@ -285,6 +288,7 @@ test('rotation: a retired key stays published and valid until its tokens have ex
     issuer: a.config.issuer,
     audience: a.config.audience,
     accessTtlSeconds: a.config.accessTokenTtlSeconds,
+    alg: a.config.signingAlg,
     clock: a.clock,
   });
   const newKid = await signer.rotate();

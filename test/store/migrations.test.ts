@@ -17,12 +17,19 @@ const COLUMNS: Record<string, string[]> = {
   refresh_tokens: ['id', 'token_hash', 'family_id', 'user_id', 'token_version', 'created_at', 'expires_at', 'used_at', 'revoked_at'],
   signing_keys: ['kid', 'alg', 'public_jwk', 'private_jwk', 'created_at', 'retired_at'],
   login_failures: ['username', 'failures', 'window_started_at', 'locked_until'],
+  oauth_clients: ['client_id', 'client_name', 'secret_hash', 'auth_method', 'redirect_uris', 'post_logout_redirect_uris', 'grant_types', 'created_at', 'updated_at'],
+  login_sessions: ['id', 'user_id', 'cookie_hash', 'token_version', 'auth_time', 'created_at', 'expires_at', 'ended_at'],
+  grants: ['id', 'session_id', 'user_id', 'client_id', 'scope', 'created_at', 'revoked_at'],
+  authorization_codes: ['code_hash', 'client_id', 'session_id', 'redirect_uri', 'scope', 'nonce', 'code_challenge', 'created_at', 'expires_at', 'used_at', 'grant_id'],
+  login_interactions: ['id', 'browser_hash', 'request', 'user_id', 'created_at', 'expires_at'],
 };
 const TABLES = Object.keys(COLUMNS).sort();
 /** Columns that may hold NULL (primary keys aside); every other column is NOT NULL. */
-const NULLABLE = ['users.first_name', 'users.last_name', 'api_keys.description', 'api_keys.deactivated_at', 'refresh_tokens.used_at', 'refresh_tokens.revoked_at', 'signing_keys.retired_at', 'login_failures.locked_until'];
+const NULLABLE = ['users.first_name', 'users.last_name', 'api_keys.description', 'api_keys.deactivated_at', 'refresh_tokens.used_at', 'refresh_tokens.revoked_at', 'signing_keys.retired_at', 'login_failures.locked_until',
+  'oauth_clients.client_name', 'oauth_clients.secret_hash', 'login_sessions.cookie_hash', 'login_sessions.ended_at', 'grants.client_id', 'grants.revoked_at',
+  'authorization_codes.nonce', 'authorization_codes.code_challenge', 'authorization_codes.used_at', 'authorization_codes.grant_id', 'login_interactions.user_id'];
 /** Single-table UNIQUE constraints (not primary keys), as column lists. */
-const UNIQUE: Record<string, string[][]> = { users: [['email']], api_keys: [['secret_hash']], refresh_tokens: [['token_hash']] };
+const UNIQUE: Record<string, string[][]> = { users: [['email']], api_keys: [['secret_hash']], refresh_tokens: [['token_hash']], login_sessions: [['cookie_hash']] };
 
 interface Column {
   name: string;

@@ -1,0 +1,133 @@
+/**
+ * What sign-in for applications (OpenID Connect) needs from storage. `store/` implements these; services receive
+ * them as arguments.
+ */
+
+export const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'none'] as const;
+export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number];
+
+export const CLIENT_GRANT_TYPES = ['authorization_code', 'refresh_token'] as const;
+export type ClientGrantType = (typeof CLIENT_GRANT_TYPES)[number];
+
+export interface OAuthClient {
+  clientId: string;
+  clientName: string | null;
+  authMethod: ClientAuthMethod;
+  /** Exact strings: a redirect must equal one of them character for character (RFC 9700 §2.1). */
+  redirectUris: string[];
+  postLogoutRedirectUris: string[];
+  grantTypes: ClientGrantType[];
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface StoredOAuthClient extends OAuthClient {
+  /** SHA-256 of the client secret; null for a public client. */
+  secretHash: string | null;
+}
+
+export type ClientChanges = Partial<Pick<OAuthClient, 'clientName' | 'authMethod' | 'redirectUris' | 'postLogoutRedirectUris' | 'grantTypes'>> & {
+  secretHash?: string | null;
+};
+
+export interface OAuthClientStore {
+  insert(client: StoredOAuthClient): Promise<void>;
+  list(): Promise<OAuthClient[]>;
+  find(clientId: string): Promise<StoredOAuthClient | undefined>;
+  update(clientId: string, changes: ClientChanges, at: number): Promise<StoredOAuthClient | undefined>;
+  /** Deletes the client and revokes every grant it holds, in one transaction. False: no such client. */
+  delete(clientId: string, at: number): Promise<boolean>;
+}
+
+export interface LoginSession {
+  id: string;
+  userId: string;
+  /** The user's token version at sign-in. */
+  tokenVersion: number;
+  /** When the user last entered their password in this session (epoch ms). */
+  authTime: number;
+  createdAt: number;
+  expiresAt: number;
+  endedAt: number | null;
+}
+
+export interface Grant {
+  /** Also the family id of the grant's refresh tokens. */
+  id: string;
+  sessionId: string;
+  userId: string;
+  clientId: string | null;
+  scope: string;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+export interface LoginSessionStore {
+  create(session: LoginSession, cookieHash: string | null): Promise<void>;
+  find(id: string): Promise<LoginSession | undefined>;
+  findByCookieHash(cookieHash: string): Promise<LoginSession | undefined>;
+  /** The user signed in again within the session (prompt=login, max_age): a new auth time. */
+  reauthenticated(id: string, authTime: number): Promise<void>;
+  /** Ends the session: every grant in it, and so every token of those grants, stops working. */
+  end(id: string, at: number): Promise<void>;
+  createGrant(grant: Grant): Promise<void>;
+  findGrant(id: string): Promise<Grant | undefined>;
+  /** Revokes the grant and its refresh tokens. */
+  revokeGrant(id: string, at: number): Promise<void>;
+  /** True when the grant is not revoked and its session neither ended nor expired: checked on every request. */
+  grantActive(id: string, now: number): Promise<boolean>;
+}
+
+export interface AuthorizationCode {
+  codeHash: string;
+  clientId: string;
+  sessionId: string;
+  redirectUri: string;
+  scope: string;
+  nonce: string | null;
+  codeChallenge: string | null;
+  createdAt: number;
+  expiresAt: number;
+  usedAt: number | null;
+  grantId: string | null;
+}
+
+export interface AuthorizationCodeStore {
+  insert(code: Omit<AuthorizationCode, 'usedAt' | 'grantId'>): Promise<void>;
+  find(codeHash: string): Promise<AuthorizationCode | undefined>;
+  /**
+   * Marks the code used and creates its grant in one transaction, unless it was used already (compare-and-set):
+   * of two concurrent exchanges only one gets tokens. False when this call lost.
+   */
+  redeem(codeHash: string, grant: Grant, at: number): Promise<boolean>;
+}
+
+/** A validated authorization request (OpenID Connect Core §3.1.2.1), kept while the user signs in. */
+export interface AuthorizationRequest {
+  clientId: string;
+  redirectUri: string;
+  scope: string;
+  state: string | null;
+  nonce: string | null;
+  codeChallenge: string | null;
+  prompt: string[];
+  maxAge: number | null;
+  loginHint: string | null;
+}
+
+export interface LoginInteraction {
+  id: string;
+  browserHash: string;
+  request: AuthorizationRequest;
+  /** Set when the password was right but is temporary: the user must choose a new one before going on. */
+  userId: string | null;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface LoginInteractionStore {
+  insert(interaction: LoginInteraction): Promise<void>;
+  find(id: string): Promise<LoginInteraction | undefined>;
+  setUser(id: string, userId: string): Promise<void>;
+  delete(id: string): Promise<void>;
+}

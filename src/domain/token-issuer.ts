@@ -1,0 +1,131 @@
+import { uuidv7 } from './ids.ts';
+import type { Clock, RefreshTokenStore, TokenSigner, User } from './ports.ts';
+import type { Grant, LoginSession, LoginSessionStore } from './sign-in-ports.ts';
+
+export const REFRESH_TOKEN_PREFIX = 'grt_';
+
+/** RFC 6749 §5.1 token response, with OpenID Connect's `id_token` when the scope asked for it. */
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'bearer';
+  expires_in: number;
+  refresh_token?: string;
+  id_token?: string;
+  scope?: string;
+}
+
+/**
+ * The user claims in access tokens, ID tokens and userinfo (CONTRACT.md §4a): the ones the seed's system read from
+ * Keycloak's tokens (`email`, `given_name`, `family_name`, `realm_access.roles`) and their standard companions.
+ * `email_verified` is false: Gatehouse never proves that anybody receives mail at the address an administrator typed.
+ */
+export function profileClaims(user: User): Record<string, unknown> {
+  const name = [user.firstName, user.lastName].filter((part) => part !== null && part !== '').join(' ');
+  return {
+    email: user.email,
+    email_verified: false,
+    ...(user.firstName !== null ? { given_name: user.firstName } : {}),
+    ...(user.lastName !== null ? { family_name: user.lastName } : {}),
+    ...(name !== '' ? { name } : {}),
+    preferred_username: user.email,
+    realm_access: { roles: [...user.roles] },
+  };
+}
+
+export const hasScope = (scope: string, wanted: string) => scope.split(' ').includes(wanted);
+
+export interface IssueContext {
+  session: LoginSession;
+  grant: Grant;
+  /** Whether the response includes a refresh token. */
+  refresh: boolean;
+  /** The ID token's nonce (only in the response to a code exchange). */
+  nonce?: string | null;
+}
+
+export interface TokenIssuerDeps {
+  signer: TokenSigner;
+  refreshTokens: RefreshTokenStore;
+  sessions: LoginSessionStore;
+  clock: Clock;
+  secrets: { randomSecret(): string; digest(secret: string): string };
+  refreshTtlMs: number;
+  sessionTtlMs: number;
+}
+
+/** Mints sessions, grants and the tokens issued inside them: the one place every grant type ends up. */
+export function createTokenIssuer(deps: TokenIssuerDeps) {
+  const { signer, refreshTokens, sessions, clock, secrets } = deps;
+
+  return {
+    /**
+     * A new login session for `user`. A browser's (it holds the cookie whose hash is `cookieHash`) lasts the session
+     * lifetime, and the refresh tokens issued in it no longer. A token-only login (password grant) has no limit of
+     * its own: it lives as long as its rotating refresh tokens, as it always has, until logout.
+     */
+    async startSession(user: User, cookieHash: string | null): Promise<LoginSession> {
+      const now = clock.now();
+      const session: LoginSession = {
+        id: uuidv7(now),
+        userId: user.id,
+        tokenVersion: user.tokenVersion,
+        authTime: now,
+        createdAt: now,
+        expiresAt: cookieHash === null ? Number.MAX_SAFE_INTEGER : now + deps.sessionTtlMs,
+        endedAt: null,
+      };
+      await sessions.create(session, cookieHash);
+      return session;
+    },
+
+    newGrant(session: LoginSession, clientId: string | null, scope: string): Grant {
+      return { id: uuidv7(clock.now()), sessionId: session.id, userId: session.userId, clientId, scope, createdAt: clock.now(), revokedAt: null };
+    },
+
+    async issue(user: User, ctx: IssueContext): Promise<TokenResponse> {
+      const now = clock.now();
+      const { session, grant } = ctx;
+      const common = {
+        sid: session.id,
+        auth_time: Math.floor(session.authTime / 1000),
+        ...(grant.clientId !== null ? { azp: grant.clientId } : {}),
+        ...profileClaims(user),
+      };
+      const { token, expiresIn } = await signer.sign({
+        sub: user.id,
+        ver: user.tokenVersion,
+        roles: user.roles,
+        jti: uuidv7(now),
+        gid: grant.id,
+        ...(grant.scope !== '' ? { scope: grant.scope } : {}),
+        ...common,
+      });
+      const response: TokenResponse = { access_token: token, token_type: 'bearer', expires_in: expiresIn };
+      if (ctx.refresh) {
+        const refresh = REFRESH_TOKEN_PREFIX + secrets.randomSecret();
+        await refreshTokens.insert({
+          id: uuidv7(now),
+          tokenHash: secrets.digest(refresh),
+          familyId: grant.id,
+          userId: user.id,
+          tokenVersion: user.tokenVersion,
+          createdAt: now,
+          expiresAt: Math.min(now + deps.refreshTtlMs, session.expiresAt),
+        });
+        response.refresh_token = refresh;
+      }
+      if (grant.clientId !== null && hasScope(grant.scope, 'openid')) {
+        response.id_token = await signer.signIdToken(
+          { sub: user.id, ...common, ...(ctx.nonce ? { nonce: ctx.nonce } : {}) },
+          grant.clientId,
+          token,
+        );
+      }
+      if (grant.scope !== '') response.scope = grant.scope;
+      return response;
+    },
+  };
+}
+
+export type TokenIssuer = ReturnType<typeof createTokenIssuer>;
+
