@@ -1,3 +1,4 @@
+import { clientsCommand } from './clients-command.ts';
 import { loadConfig } from './config.ts';
 import { systemClock } from './domain/ports.ts';
 import { createJwtSigner } from './security/jwt-signer.ts';
@@ -13,6 +14,7 @@ commands:
   migrate    apply pending database migrations and exit
   rotate-signing-key
              make a new token-signing key; the old one stays published until its tokens expire
+  clients    register and manage the applications users sign in to (gatehouse clients help)
   help       show this text
 
 Configuration is read from the environment; see the README.`;
@@ -53,6 +55,7 @@ try {
   if (command === 'serve') await runServer();
   else if (command === 'migrate') await migrate();
   else if (command === 'rotate-signing-key') await rotateSigningKey();
+  else if (command === 'clients') process.exitCode = await clientsCommand(loadConfig(), process.argv.slice(3), (text) => process.stdout.write(text));
   else if (command === 'help' || command === '--help' || command === '-h') process.stdout.write(USAGE + '\n');
   else {
     process.stderr.write(`gatehouse: unknown command "${command}"\n${USAGE}\n`);

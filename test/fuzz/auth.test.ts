@@ -69,7 +69,7 @@ function formText(value: unknown, repeat: boolean): string {
   return pairs.join('&');
 }
 
-const INVALID_GRANT_TEXTS = ['Invalid username or password', 'Password change required', 'Temporary password has expired; ask an administrator to reset it', 'Invalid refresh token'];
+const INVALID_GRANT_TEXTS = ['Invalid username or password', 'Password change required', 'Temporary password has expired; ask an administrator to reset it', 'Invalid refresh token', 'Invalid authorization code'];
 
 /** RFC 6749 success bodies, and the fixture's refresh token follows rotation and logout. */
 function tokenOracle(f: Fixture, route: RouteName, sentLiveRefresh: boolean) {

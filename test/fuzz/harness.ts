@@ -136,6 +136,13 @@ function errorShape(req: FuzzRequest, status: number, body: unknown, res: LightM
     }
     return problems;
   }
+  if (status === 401 && LOGIN_ROUTES.includes(req.route)) {
+    // RFC 6749 §5.2: a client that failed to authenticate gets invalid_client and a Basic challenge.
+    const www = String(res.headers['www-authenticate'] ?? '');
+    if (!/^Basic\b/.test(www)) problems.push(`401 invalid_client without WWW-Authenticate: Basic (got ${JSON.stringify(www)})`);
+    if (!isObject(body) || !keysAre(body, ['error', 'error_description']) || body.error !== 'invalid_client') bad('{"error": "invalid_client", "error_description"}');
+    return problems;
+  }
   if (status === 401) {
     const www = String(res.headers['www-authenticate'] ?? '');
     if (!/^Bearer\b/.test(www)) problems.push(`401 without WWW-Authenticate: Bearer (got ${JSON.stringify(www)})`);

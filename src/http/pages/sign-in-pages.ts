@@ -1,7 +1,11 @@
 import { html, type Html } from './html.ts';
 
-/** Where the pages find their stylesheet, relative to the issuer's path. */
+/** Where the pages find their stylesheet and icon, relative to the issuer's path. */
 export const STYLESHEET_PATH = '/resources/gatehouse.css';
+export const FAVICON_PATH = '/resources/favicon.svg';
+export const FAVICON =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="7" fill="#2754c5"/>' +
+  '<path d="M9 27V13l7-6 7 6v14h-5v-7h-4v7z" fill="#fff"/></svg>';
 
 interface PageOptions {
   base: string;
@@ -17,8 +21,8 @@ function page(opts: PageOptions, body: Html): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
-<meta name="referrer" content="no-referrer">
 <title>${opts.title} · Gatehouse</title>
+<link rel="icon" href="${opts.base}${FAVICON_PATH}" type="image/svg+xml">
 <link rel="stylesheet" href="${opts.base}${STYLESHEET_PATH}">
 </head>
 <body>
@@ -42,9 +46,9 @@ export function loginPage(o: { base: string; appName: string; action: string; in
 <form method="post" action="${o.action}">
 <input type="hidden" name="interaction" value="${o.interaction}">
 <label for="username">Email</label>
-<input id="username" name="username" type="email" autocomplete="username" required autofocus maxlength="320" value="${o.username ?? ''}">
+<input id="username" name="username" type="email" autocomplete="username" required ${o.username ? '' : html`autofocus `}maxlength="320" value="${o.username ?? ''}">
 <label for="password">Password</label>
-<input id="password" name="password" type="password" autocomplete="current-password" required maxlength="1024">
+<input id="password" name="password" type="password" autocomplete="current-password" required ${o.username ? html`autofocus ` : ''}maxlength="1024">
 <button type="submit">Sign in</button>
 </form>`,
   );

@@ -5,7 +5,7 @@ import type { BrowserOutcome, BrowserState, SignInService } from '../../domain/s
 import type { TokenManagement } from '../../domain/token-management.ts';
 import { cookieValue, setCookie } from '../cookies.ts';
 import { acceptForms } from '../form.ts';
-import { confirmLogoutPage, loginPage, messagePage, STYLESHEET, STYLESHEET_PATH, updatePasswordPage } from '../pages/sign-in-pages.ts';
+import { confirmLogoutPage, FAVICON, FAVICON_PATH, loginPage, messagePage, STYLESHEET, STYLESHEET_PATH, updatePasswordPage } from '../pages/sign-in-pages.ts';
 import type { RateLimiter } from '../rate-limit.ts';
 
 export const SESSION_COOKIE = 'GATEHOUSE_SESSION';
@@ -73,6 +73,8 @@ export const signInBrowserRoutes: FastifyPluginAsync<Deps> = async (app, deps) =
       .code(status)
       .header('content-type', 'text/html; charset=utf-8')
       .header('cache-control', 'no-store')
+      // Same-origin posts carry their Origin (under no-referrer a browser sends "null"); other sites learn nothing.
+      .header('referrer-policy', 'same-origin')
       .header('content-security-policy', pageCsp(formTargets))
       .send(body);
   }
@@ -120,14 +122,22 @@ export const signInBrowserRoutes: FastifyPluginAsync<Deps> = async (app, deps) =
     }
   }
 
-  /** Forms post only from our own pages: a cross-site post (login CSRF) is refused before anything is checked. */
+  /**
+   * Forms post only from our own pages: a cross-site post (login CSRF) is refused before anything is checked. Fetch
+   * metadata says so directly where the browser sends it; otherwise the Origin, when there is one, must be ours.
+   */
   function crossSite(request: FastifyRequest): boolean {
+    const site = request.headers['sec-fetch-site'];
+    if (typeof site === 'string') return site !== 'same-origin' && site !== 'none';
     const origin = request.headers.origin;
-    return typeof origin === 'string' && origin !== issuerOrigin && origin !== 'null';
+    return typeof origin === 'string' && origin !== issuerOrigin;
   }
 
   app.get(`${base}${STYLESHEET_PATH}`, { schema: { hide: true } }, async (_request, reply) =>
     reply.header('content-type', 'text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(STYLESHEET),
+  );
+  app.get(`${base}${FAVICON_PATH}`, { schema: { hide: true } }, async (_request, reply) =>
+    reply.header('content-type', 'image/svg+xml').header('cache-control', 'public, max-age=86400').send(FAVICON),
   );
 
   const authorize = async (request: FastifyRequest, reply: FastifyReply) => {
