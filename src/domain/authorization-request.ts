@@ -10,7 +10,18 @@ export type ParsedAuthorizationRequest =
   | { kind: 'ok'; client: OAuthClient; request: AuthorizationRequest }
   /** The redirect URI cannot be trusted, so the browser is shown the error instead of being sent anywhere. */
   | { kind: 'error_page'; message: string }
-  | { kind: 'redirect_error'; redirectUri: string; error: OAuthErrorCode | 'request_not_supported' | 'request_uri_not_supported'; description: string; state: string | null };
+  | {
+      kind: 'redirect_error';
+      redirectUri: string;
+      responseMode: ResponseMode;
+      error: OAuthErrorCode | 'request_not_supported' | 'request_uri_not_supported';
+      description: string;
+      state: string | null;
+    };
+
+/** Where the authorization response's parameters go: the query (the default for `code`) or the fragment. */
+export type ResponseMode = 'query' | 'fragment';
+export const RESPONSE_MODES: readonly ResponseMode[] = ['query', 'fragment'];
 
 const text = (value: string | undefined, max: number) => (value === undefined || value === '' ? null : value.slice(0, max));
 
@@ -33,13 +44,17 @@ export async function parseAuthorizationRequest(
   }
 
   const state = text(params.state, 2000);
+  // keycloak-js asks for `fragment`: still the code flow, with the code where scripts read it rather than servers.
+  const responseMode: ResponseMode = params.response_mode === 'fragment' ? 'fragment' : 'query';
   const fail = (error: OAuthErrorCode | 'request_not_supported' | 'request_uri_not_supported', description: string) =>
-    ({ kind: 'redirect_error', redirectUri, error, description, state }) as const;
+    ({ kind: 'redirect_error', redirectUri, responseMode, error, description, state }) as const;
 
   if (params.request !== undefined) return fail('request_not_supported', 'Request objects are not supported');
   if (params.request_uri !== undefined) return fail('request_uri_not_supported', 'request_uri is not supported');
   if (params.response_type !== 'code') return fail('unsupported_response_type', 'Only response_type=code is supported');
-  if (params.response_mode !== undefined && params.response_mode !== 'query') return fail('invalid_request', 'Only response_mode=query is supported');
+  if (params.response_mode !== undefined && !RESPONSE_MODES.includes(params.response_mode as ResponseMode)) {
+    return fail('invalid_request', 'response_mode must be query or fragment');
+  }
 
   let codeChallenge: string | null = null;
   if (params.code_challenge !== undefined) {
@@ -71,6 +86,7 @@ export async function parseAuthorizationRequest(
     request: {
       clientId: client.clientId,
       redirectUri,
+      responseMode,
       scope,
       state,
       nonce: text(params.nonce, 500),
@@ -83,8 +99,14 @@ export async function parseAuthorizationRequest(
 }
 
 /** The redirect back to the client, with `iss` (RFC 9207) so a client talking to several providers cannot be confused. */
-export function redirectTo(redirectUri: string, params: Record<string, string | null>, issuer: string): string {
+export function redirectTo(redirectUri: string, params: Record<string, string | null>, issuer: string, mode: ResponseMode = 'query'): string {
   const url = new URL(redirectUri);
-  for (const [key, value] of Object.entries({ ...params, iss: issuer })) if (value !== null) url.searchParams.append(key, value);
+  const response = new URLSearchParams();
+  for (const [key, value] of Object.entries({ ...params, iss: issuer })) if (value !== null) response.append(key, value);
+  if (mode === 'fragment') {
+    url.hash = response.toString();
+    return url.toString();
+  }
+  for (const [key, value] of response) url.searchParams.append(key, value);
   return url.toString();
 }

@@ -106,6 +106,7 @@ export interface AuthorizationCodeStore {
 export interface AuthorizationRequest {
   clientId: string;
   redirectUri: string;
+  responseMode: 'query' | 'fragment';
   scope: string;
   state: string | null;
   nonce: string | null;

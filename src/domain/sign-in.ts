@@ -79,7 +79,7 @@ export function createSignInService(deps: SignInDeps) {
       createdAt: now,
       expiresAt: now + CODE_TTL_MS,
     });
-    return redirectTo(request.redirectUri, { code, state: request.state }, deps.issuerUrl);
+    return redirectTo(request.redirectUri, { code, state: request.state }, deps.issuerUrl, request.responseMode);
   }
 
   /** The interaction named by the form, if this browser started it and it has not expired. */
@@ -128,7 +128,7 @@ export function createSignInService(deps: SignInDeps) {
       const mustSignIn = !current || tooOld || request.prompt.includes('login');
       if (!mustSignIn) return { kind: 'redirect', location: await issueCode(request, current.session) };
       if (request.prompt.includes('none')) {
-        return { kind: 'redirect', location: redirectTo(request.redirectUri, { error: 'login_required', error_description: 'The user is not signed in', state: request.state }, deps.issuerUrl) };
+        return { kind: 'redirect', location: redirectTo(request.redirectUri, { error: 'login_required', error_description: 'The user is not signed in', state: request.state }, deps.issuerUrl, request.responseMode) };
       }
       const interaction: LoginInteraction = {
         id: secrets.randomSecret(),

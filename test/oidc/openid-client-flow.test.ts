@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as oidc from 'openid-client';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
-import { createUser, GOOD_PASSWORD, json } from '../helpers/app.ts';
-import { CookieBrowser, listeningApp, registerClient, signInThroughPage } from '../helpers/oidc.ts';
+import { createUser, GOOD_PASSWORD } from '../helpers/app.ts';
+import { CookieBrowser, formOf, listeningApp, registerClient, signInThroughPage } from '../helpers/oidc.ts';
 
 // The whole flow driven by a certified relying-party library (openid-client), over real HTTP, on the dialect under
 // test: discovery, code + PKCE, ID-token validation, userinfo, refresh, revocation, introspection and logout.
@@ -145,7 +145,6 @@ test('openid-client: a public client signs in with PKCE only; a temporary passwo
   });
   const browser = new CookieBrowser(t.origin);
   const page = await browser.get(url.toString());
-  const { formOf } = await import('../helpers/oidc.ts');
   const login = formOf(page.body);
   const step = await browser.post(login.action, { ...login.fields, username: user.email, password: GOOD_PASSWORD });
   assert.equal(step.status, 200);
@@ -167,6 +166,33 @@ test('openid-client: a public client signs in with PKCE only; a temporary passwo
   assert.equal(grant.status, 200);
   const old = await fetch(`${t.origin}/auth/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'password', username: user.email, password: GOOD_PASSWORD }) });
   assert.equal(old.status, 400);
-  assert.equal(decodeJwt(tokens.access_token).sub, user.id);
-  assert.equal(json({ body: await (await fetch(`${t.origin}/users/me`, { headers: { authorization: `Bearer ${tokens.access_token}` } })).text() } as never).user_id, user.id);
+  const me = await fetch(`${t.origin}/users/me`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+  assert.equal((await me.json()).user_id, user.id);
+});
+
+test('response_mode=fragment (as keycloak-js asks): the code, state and iss come back in the fragment and exchange as usual', async () => {
+  const t = await listeningApp();
+  const user = await createUser(t.app);
+  const client = await registerClient(t.app, { token_endpoint_auth_method: 'none' });
+  const config = await discover(t.issuer, client.client_id);
+  const verifier = oidc.randomPKCECodeVerifier();
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: REDIRECT,
+    scope: 'openid',
+    response_mode: 'fragment',
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state: 'frag-state',
+  });
+  const back = await signInThroughPage(new CookieBrowser(t.origin), url.toString(), user.email, GOOD_PASSWORD);
+  assert.equal(back.search, '', 'nothing in the query');
+  const fragment = new URLSearchParams(back.hash.slice(1));
+  assert.equal(fragment.get('state'), 'frag-state');
+  assert.equal(fragment.get('iss'), t.issuer);
+  const res = await fetch(`${t.issuer}/protocol/openid-connect/token`, {
+    method: 'POST',
+    body: new URLSearchParams({ grant_type: 'authorization_code', code: fragment.get('code')!, redirect_uri: REDIRECT, code_verifier: verifier, client_id: client.client_id }),
+  });
+  assert.equal(res.status, 200);
+  assert.equal(decodeJwt((await res.json()).id_token).sub, user.id);
 });

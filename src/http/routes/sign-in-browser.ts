@@ -146,7 +146,7 @@ export const signInBrowserRoutes: FastifyPluginAsync<Deps> = async (app, deps) =
     const parsed = await parseAuthorizationRequest(params, (id) => deps.clients.find(id));
     if (parsed.kind === 'error_page') return errorPage(reply, 400, parsed.message);
     if (parsed.kind === 'redirect_error') {
-      const location = redirectTo(parsed.redirectUri, { error: parsed.error, error_description: parsed.description, state: parsed.state }, issuer);
+      const location = redirectTo(parsed.redirectUri, { error: parsed.error, error_description: parsed.description, state: parsed.state }, issuer, parsed.responseMode);
       return reply.header('cache-control', 'no-store').redirect(location, 302);
     }
     const browser = browserState(request);

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { SUPPORTED_SCOPES } from '../../domain/authorization-request.ts';
+import { RESPONSE_MODES, SUPPORTED_SCOPES } from '../../domain/authorization-request.ts';
 import { CLIENT_AUTH_METHODS } from '../../domain/sign-in-ports.ts';
 import type { TokenManagement } from '../../domain/token-management.ts';
 import type { JwtSigner } from '../../security/jwt-signer.ts';
@@ -55,11 +55,10 @@ export const wellKnownRoutes: FastifyPluginAsync<{ signer: JwtSigner; tokens: To
     introspection_endpoint: `${oidc}/token/introspect`,
     scopes_supported: [...SUPPORTED_SCOPES],
     response_types_supported: ['code'],
-    response_modes_supported: ['query'],
+    response_modes_supported: [...RESPONSE_MODES],
     grant_types_supported: ['authorization_code', 'refresh_token', 'password'],
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: [signer.alg],
-    userinfo_signing_alg_values_supported: ['none'],
     token_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
     revocation_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
     introspection_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS.filter((m) => m !== 'none'),
