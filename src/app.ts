@@ -178,6 +178,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
     clock,
     secrets: signInSecrets,
     newClientId: () => randomUUID(),
+    revocations,
   });
   const signIn = createSignInService({
     users: userStore,

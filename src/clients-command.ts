@@ -44,6 +44,7 @@ export async function clientsCommand(config: Readonly<Config>, argv: string[], o
     out(CLIENTS_USAGE + '\n');
     return verb === undefined ? 2 : 0;
   }
+  if (!['add', 'list', 'get', 'rotate-secret', 'remove'].includes(verb)) throw new Error(`unknown clients command "${verb}" (see gatehouse clients help)`);
   const database = openDatabase(config.databaseUrl, { poolSize: 2 });
   try {
     await migrateToLatest(database.db, database.dialect, database.schema);
@@ -88,7 +89,7 @@ export async function clientsCommand(config: Readonly<Config>, argv: string[], o
         return 0;
       }
       default:
-        throw new Error(`unknown clients command "${verb}"\n${CLIENTS_USAGE}`);
+        throw new Error(`unknown clients command "${verb}"`);
     }
   } catch (err) {
     // Domain errors are the user's mistakes: one line, no stack.

@@ -10,6 +10,7 @@ import {
   type StoredOAuthClient,
 } from './sign-in-ports.ts';
 import type { Clock } from './ports.ts';
+import type { Revocations } from './principal-cache.ts';
 
 export const CLIENT_SECRET_PREFIX = 'gcs_';
 const CLIENT_ID = /^[A-Za-z0-9][\w.-]{0,99}$/;
@@ -98,6 +99,8 @@ export interface OAuthClientDeps {
   clock: Clock;
   secrets: { randomSecret(): string; digest(secret: string): string; equal(a: string, b: string): boolean };
   newClientId(): string;
+  /** Told about users whose tokens a deleted client took with it; the CLI, with no server running, needs none. */
+  revocations?: Revocations;
 }
 
 /** Registration and authentication of the applications users sign in to (CONTRACT.md §4a). */
@@ -198,7 +201,9 @@ export function createOAuthClientService(deps: OAuthClientDeps) {
     },
 
     async remove(clientId: string): Promise<void> {
-      if (!(await clients.delete(clientId, clock.now()))) throw errors.clientNotFound();
+      const users = await clients.delete(clientId, clock.now());
+      if (!users) throw errors.clientNotFound();
+      for (const userId of users) deps.revocations?.revoked(userId);
     },
 
     /** A new secret; the old one stops working at once. */

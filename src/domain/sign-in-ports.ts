@@ -35,8 +35,11 @@ export interface OAuthClientStore {
   list(): Promise<OAuthClient[]>;
   find(clientId: string): Promise<StoredOAuthClient | undefined>;
   update(clientId: string, changes: ClientChanges, at: number): Promise<StoredOAuthClient | undefined>;
-  /** Deletes the client and revokes every grant it holds, in one transaction. False: no such client. */
-  delete(clientId: string, at: number): Promise<boolean>;
+  /**
+   * Deletes the client and revokes every grant it holds, in one transaction. Returns the users whose grants were
+   * revoked (so their cached credentials can be forgotten), or undefined when there is no such client.
+   */
+  delete(clientId: string, at: number): Promise<string[] | undefined>;
 }
 
 export interface LoginSession {

@@ -65,11 +65,12 @@ export function createOAuthClientStore(db: Kysely<Schema>): OAuthClientStore {
     async delete(clientId, at) {
       return db.transaction().execute(async (trx) => {
         const result = await trx.deleteFrom('oauth_clients').where('client_id', '=', clientId).executeTakeFirst();
-        if (Number(result.numDeletedRows) !== 1) return false;
+        if (Number(result.numDeletedRows) !== 1) return undefined;
         // Its tokens die with it: every grant is revoked, and its unused codes can no longer be redeemed.
+        const users = await trx.selectFrom('grants').select('user_id').distinct().where('client_id', '=', clientId).where('revoked_at', 'is', null).execute();
         await trx.updateTable('grants').set({ revoked_at: at }).where('client_id', '=', clientId).where('revoked_at', 'is', null).execute();
         await trx.deleteFrom('authorization_codes').where('client_id', '=', clientId).execute();
-        return true;
+        return users.map((u) => u.user_id);
       });
     },
   };

@@ -55,6 +55,9 @@ const ClientIdParams = Type.Object({ client_id: Type.String() });
  * authorization failures (which run first) keep their usual `{"detail"}` shape.
  */
 function metadataErrorHandler(error: FastifyError): never {
+  if (error.validation?.some((v) => v.instancePath === '/redirect_uris' || v.instancePath.startsWith('/redirect_uris/'))) {
+    throw new OAuthError('invalid_redirect_uri', 'redirect_uris must be an array of absolute URI strings');
+  }
   if (error.validation || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error.code === 'GH_JSON_TOO_DEEP' || error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
     throw new OAuthError('invalid_client_metadata', 'The body must be a JSON object of client metadata (RFC 7591)');
   }

@@ -68,10 +68,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('expires_at', 'bigint', (c) => c.notNull())
     .execute();
 
-  // Logins made before this migration get a session and a grant each, so their refresh tokens keep working.
+  // Logins made before this migration get a session and a grant each, so their refresh tokens keep working. Like
+  // every password-grant login, such a session has no end of its own (the largest safe integer): it lasts as long
+  // as its rotating refresh tokens.
   await sql`
     insert into login_sessions (id, user_id, cookie_hash, token_version, auth_time, created_at, expires_at, ended_at)
-    select family_id, min(user_id), null, max(token_version), min(created_at), min(created_at), max(expires_at),
+    select family_id, min(user_id), null, max(token_version), min(created_at), min(created_at), 9007199254740991,
            case when count(*) = count(revoked_at) then max(revoked_at) else null end
     from refresh_tokens group by family_id`.execute(db);
   await sql`
