@@ -15,6 +15,7 @@ import { createUserService } from './domain/users.ts';
 import { authPlugin } from './http/auth.ts';
 import { registerErrorHandling } from './http/error-handler.ts';
 import { lazyChildLogger } from './http/lazy-logger.ts';
+import { requestSerializer } from './http/log-redaction.ts';
 import { BODY_LIMIT_BYTES, clientErrorHandler, MAX_HEADER_BYTES, MAX_PARAM_LENGTH } from './http/limits.ts';
 import { JsonTooDeepError, jsonDepthExceeds, MAX_JSON_DEPTH } from './http/json-depth.ts';
 import { registerSecurityHeaders, SECURITY_HEADERS } from './http/security-headers.ts';
@@ -65,6 +66,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
       level: config.logLevel,
       // Belt and braces: no serializer emits headers today, but a credential must never reach a log line.
       redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie'], censor: '[redacted]' },
+      serializers: { req: requestSerializer as never },
       ...(deps.logStream ? { stream: deps.logStream } : {}),
     },
     childLoggerFactory: lazyChildLogger,

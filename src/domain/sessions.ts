@@ -94,18 +94,20 @@ export function createSessionService(deps: SessionDeps) {
 
     /**
      * Rotation: each refresh token works once. Presenting a used one again ends its whole grant (RFC 9700 §4.14).
-     * A token issued to a client works only for that client, authenticated (`authenticateClient` runs only then:
-     * tokens from the password grant belong to no client, as before).
+     * A token issued to a client works only for that client, authenticated (`client.authenticate` runs only then).
+     * A token from the password grant belongs to no client: it works only when no client credentials are presented.
      */
-    async refreshGrant(refreshToken: string, authenticateClient: () => Promise<OAuthClient>): Promise<TokenResponse> {
+    async refreshGrant(refreshToken: string, client: { presented: boolean; authenticate(): Promise<OAuthClient> }): Promise<TokenResponse> {
       const now = clock.now();
       const record = await refreshTokens.findByHash(secrets.digest(refreshToken));
       if (!record || record.revokedAt !== null || record.expiresAt <= now) throw errors.invalidRefreshToken();
       const grant = await loginSessions.findGrant(record.familyId);
       if (!grant) throw errors.invalidRefreshToken();
       if (grant.clientId !== null) {
-        const client = await authenticateClient();
-        if (client.clientId !== grant.clientId || !client.grantTypes.includes('refresh_token')) throw errors.invalidRefreshToken();
+        const caller = await client.authenticate();
+        if (caller.clientId !== grant.clientId || !caller.grantTypes.includes('refresh_token')) throw errors.invalidRefreshToken();
+      } else if (client.presented) {
+        throw errors.invalidRefreshToken(); // RFC 6749 §6: the token was not issued to this client
       }
       if (record.usedAt !== null) {
         await loginSessions.revokeGrant(grant.id, now);

@@ -124,7 +124,8 @@ export function createSignInService(deps: SignInDeps) {
     async authorize(client: OAuthClient, request: AuthorizationRequest, browser: BrowserState, newBrowserSecret: string): Promise<BrowserOutcome> {
       const now = clock.now();
       const current = await currentSession(browser.sessionSecret);
-      const tooOld = current && request.maxAge !== null && now - current.session.authTime > request.maxAge * 1000;
+      // max_age=0 means "sign in again now", even within the same millisecond (OpenID Connect Core §3.1.2.1).
+      const tooOld = current && request.maxAge !== null && (request.maxAge === 0 || now - current.session.authTime > request.maxAge * 1000);
       const mustSignIn = !current || tooOld || request.prompt.includes('login');
       if (!mustSignIn) return { kind: 'redirect', location: await issueCode(request, current.session) };
       if (request.prompt.includes('none')) {

@@ -11,9 +11,21 @@ export function parseForm(body: string): Record<string, string> {
   return out;
 }
 
-/** Accepts `application/x-www-form-urlencoded` bodies in the calling plugin's routes, as OAuth clients and HTML forms send them. */
-export function acceptForms(app: FastifyInstance): void {
+/**
+ * Accepts `application/x-www-form-urlencoded` bodies in the calling plugin's routes, as OAuth clients and HTML forms
+ * send them. `repeated: 'reject'` answers a repeated parameter with an OAuth error; `'keep'` passes it on as an
+ * array, for routes that answer with a page of their own.
+ */
+export function acceptForms(app: FastifyInstance, repeated: 'reject' | 'keep' = 'reject'): void {
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
+    if (repeated === 'keep') {
+      const out: Record<string, string | string[]> = {};
+      for (const [key, value] of new URLSearchParams(body as string)) {
+        const seen = out[key];
+        out[key] = seen === undefined ? value : [...[seen].flat(), value];
+      }
+      return done(null, out);
+    }
     try {
       done(null, parseForm(body as string));
     } catch (err) {

@@ -55,7 +55,7 @@ function singleParams(source: unknown): Record<string, string | undefined> | und
  */
 export const signInBrowserRoutes: FastifyPluginAsync<Deps> = async (app, deps) => {
   const { signIn, base, issuer } = deps;
-  acceptForms(app);
+  acceptForms(app, 'keep'); // a repeated parameter gets this route's own error page
   const secure = issuer.startsWith('https:');
   const cookiePath = base === '' ? '/' : `${base}/`;
   const issuerOrigin = new URL(issuer).origin;

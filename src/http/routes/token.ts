@@ -99,7 +99,8 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<Deps> = async (app, { sessio
         }
         if (body.grant_type === 'refresh_token') {
           if (body.refresh_token === undefined) throw new OAuthError('invalid_request', 'The refresh_token grant needs refresh_token');
-          return sessions.refreshGrant(body.refresh_token, () => authenticate(request, body));
+          const presented = /^basic /i.test(request.headers.authorization?.trim() ?? '') || body.client_id !== undefined || body.client_secret !== undefined;
+          return sessions.refreshGrant(body.refresh_token, { presented, authenticate: () => authenticate(request, body) });
         }
         if (body.grant_type === 'authorization_code') {
           const client = await authenticate(request, body);
