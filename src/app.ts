@@ -197,6 +197,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
   });
   const tokens = createTokenManagement({
     users: userStore,
+    liveAccessToken: (token) => sessions.liveAccessToken(token),
     signer,
     refreshTokens,
     loginSessions,

@@ -2,7 +2,7 @@ import { normaliseEmail } from './email.ts';
 import { errors, valueError, ValidationError } from './errors.ts';
 import { checkPassword } from './password-policy.ts';
 import type { CachedPrincipal, Revocations } from './principal-cache.ts';
-import type { Clock, LockoutPolicy, LoginFailureStore, PasswordHasher, RefreshTokenStore, TokenSigner, User, UserCredentials, UserStore } from './ports.ts';
+import type { AccessClaims, Clock, LockoutPolicy, LoginFailureStore, PasswordHasher, RefreshTokenStore, TokenSigner, User, UserCredentials, UserStore } from './ports.ts';
 import type { LoginSessionStore, OAuthClient } from './sign-in-ports.ts';
 import type { TokenIssuer, TokenResponse } from './token-issuer.ts';
 
@@ -72,6 +72,21 @@ export function createSessionService(deps: SessionDeps) {
     const updated = await users.findById(user.id);
     if (!updated) throw errors.invalidLogin();
     return updated;
+  }
+
+  /**
+   * A live access token's claims and user: signed by us, unexpired, its user's token version current, its grant not
+   * revoked and its session neither ended nor expired. What every check of an access token comes down to.
+   */
+  async function liveAccessToken(token: string): Promise<{ claims: AccessClaims; user: User } | undefined> {
+    const claims = await signer.verify(token);
+    if (!claims) return undefined;
+    const [user, active] = await Promise.all([
+      users.findById(claims.sub),
+      claims.gid === undefined ? true : loginSessions.grantActive(claims.gid, clock.now()),
+    ]);
+    if (!user || !active || user.tokenVersion !== claims.ver) return undefined;
+    return { claims, user };
   }
 
   /** A token-only login (no browser): its own session and grant. */
@@ -144,15 +159,13 @@ export function createSessionService(deps: SessionDeps) {
       deps.revocations.revoked(record.userId);
     },
 
+    liveAccessToken,
+
     /** An access token's principal, or undefined when the token is invalid, expired or outlived by a revocation. */
     async authenticateAccessToken(token: string): Promise<CachedPrincipal | undefined> {
-      const claims = await signer.verify(token);
-      if (!claims) return undefined;
-      const [user, active] = await Promise.all([
-        users.findById(claims.sub),
-        claims.gid === undefined ? true : loginSessions.grantActive(claims.gid, clock.now()),
-      ]);
-      if (!user || !active || user.tokenVersion !== claims.ver) return undefined;
+      const live = await liveAccessToken(token);
+      if (!live) return undefined;
+      const { user, claims } = live;
       return {
         principal: { kind: 'user', id: user.id, roles: user.roles, email: user.email, firstName: user.firstName, lastName: user.lastName },
         validUntil: claims.exp * 1000,

@@ -1,10 +1,12 @@
 import type { Revocations } from './principal-cache.ts';
-import type { Clock, RefreshTokenStore, TokenSigner, UserStore } from './ports.ts';
+import type { AccessClaims, Clock, RefreshTokenStore, TokenSigner, User, UserStore } from './ports.ts';
 import { profileClaims, REFRESH_TOKEN_PREFIX } from './token-issuer.ts';
 import type { LoginSessionStore, OAuthClient } from './sign-in-ports.ts';
 
 export interface TokenManagementDeps {
   users: UserStore;
+  /** The one check of an access token (the session service's). */
+  liveAccessToken(token: string): Promise<{ claims: AccessClaims; user: User } | undefined>;
   signer: TokenSigner;
   refreshTokens: RefreshTokenStore;
   loginSessions: LoginSessionStore;
@@ -27,19 +29,7 @@ export type EndSessionOutcome =
  * API's own authentication sees: token version, grant and session, checked against the database.
  */
 export function createTokenManagement(deps: TokenManagementDeps) {
-  const { users, signer, refreshTokens, loginSessions, clock, secrets } = deps;
-
-  /** A live access token's claims and user, or undefined. */
-  async function liveAccessToken(token: string) {
-    const claims = await signer.verify(token);
-    if (!claims) return undefined;
-    const [user, active] = await Promise.all([
-      users.findById(claims.sub),
-      claims.gid === undefined ? true : loginSessions.grantActive(claims.gid, clock.now()),
-    ]);
-    if (!user || !active || user.tokenVersion !== claims.ver) return undefined;
-    return { claims, user };
-  }
+  const { users, signer, refreshTokens, loginSessions, clock, secrets, liveAccessToken } = deps;
 
   async function liveRefreshToken(token: string) {
     const now = clock.now();
