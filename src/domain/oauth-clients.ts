@@ -224,7 +224,8 @@ export function createOAuthClientService(deps: OAuthClientDeps) {
      */
     async authenticate(clientId: string | undefined, secret: string | undefined): Promise<OAuthClient> {
       if (clientId === undefined) throw errors.invalidClient();
-      const client = await clients.find(clientId);
+      // Every stored id has the registration's shape, so anything else is unknown without asking the database.
+      const client = CLIENT_ID.test(clientId) ? await clients.find(clientId) : undefined;
       const digest = secrets.digest(secret ?? '');
       if (!client) {
         secrets.equal(digest, digest); // same work as a real comparison
@@ -241,7 +242,7 @@ export function createOAuthClientService(deps: OAuthClientDeps) {
 
     /** A client by id for the authorization and logout endpoints, which cannot authenticate it. */
     find: async (clientId: string): Promise<OAuthClient | undefined> => {
-      const client = await clients.find(clientId);
+      const client = CLIENT_ID.test(clientId) ? await clients.find(clientId) : undefined;
       if (!client) return undefined;
       const { secretHash: _hidden, ...view } = client;
       return view;

@@ -20,7 +20,8 @@ function fromBasic(value: string): ClientCredentials | undefined {
   };
   const clientId = unescape(decoded.slice(0, colon));
   const secret = unescape(decoded.slice(colon + 1));
-  return clientId === undefined || secret === undefined ? undefined : { clientId, secret };
+  if (clientId === undefined || secret === undefined || /[\u0000\p{Cs}]/u.test(clientId + secret)) return undefined;
+  return { clientId, secret };
 }
 
 /**

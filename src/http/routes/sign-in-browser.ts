@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { parseAuthorizationRequest, redirectTo } from '../../domain/authorization-request.ts';
 import type { OAuthClientService } from '../../domain/oauth-clients.ts';
 import type { BrowserOutcome, BrowserState, SignInService } from '../../domain/sign-in.ts';
@@ -42,7 +42,8 @@ function singleParams(source: unknown): Record<string, string | undefined> | und
   if (typeof source !== 'object') return undefined;
   const out: Record<string, string | undefined> = {};
   for (const [key, value] of Object.entries(source as Record<string, unknown>)) {
-    if (typeof value !== 'string' || value.length > 4096) return undefined;
+    // NUL cannot be stored (PostgreSQL refuses it) and a lone surrogate is not text: the request is malformed.
+    if (typeof value !== 'string' || value.length > 4096 || /[\u0000\p{Cs}]/u.test(value)) return undefined;
     out[key] = value;
   }
   return out;
@@ -81,6 +82,13 @@ export const signInBrowserRoutes: FastifyPluginAsync<Deps> = async (app, deps) =
 
   const errorPage = (reply: FastifyReply, status: number, message: string) =>
     sendPage(reply, status, messagePage({ base, title: status === 429 ? 'Too many attempts' : 'Sign-in problem', message }));
+
+  // A body these pages cannot read (another content type, broken JSON) is a person's problem: answer with a page.
+  // Server-side failures go on to the application's handler, which logs them and answers 500 or 503.
+  app.setErrorHandler((error: FastifyError, _request, reply) => {
+    if ((error.statusCode ?? 500) >= 500 || !(error.statusCode ?? 0)) throw error;
+    return errorPage(reply, 400, 'The form could not be read. Go back and try again.');
+  });
 
   function send(reply: FastifyReply, outcome: BrowserOutcome, method: string) {
     switch (outcome.kind) {
