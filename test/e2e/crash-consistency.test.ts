@@ -638,7 +638,11 @@ async function crashCycles(t: TestContext, target: Target, cleanup: () => unknow
   }
   t.diagnostic(`${STOCK} users loaded for the deleters in ${Date.now() - seedAt} ms`);
 
-  for (let kill = 1; kill <= KILLS; kill++) {
+  // A kill that happens to land between requests proves nothing about in-flight writes; on a busy machine that can
+  // happen, so such a kill is still checked but not counted, and the cycle runs again (a bounded number of times).
+  let counted = 0;
+  for (let kill = 1; counted < KILLS; kill++) {
+    assert.ok(kill <= KILLS * 3, `${KILLS} kills should have caught a write in flight within ${KILLS * 3} attempts`);
     // Odd kills land at a random moment (mostly on creates and resets waiting for their argon2 hash, whose writes
     // come last); even ones a random fraction of a delete's usual round trip after a delete leaves the client, to
     // land before, in or right after its transaction (deletes hash no password: their write is all they do).
@@ -687,7 +691,7 @@ async function crashCycles(t: TestContext, target: Target, cleanup: () => unknow
     const snapshot = await target.inspect();
     const { problems, notes } = await verify(current, ledger, snapshot);
     t.diagnostic(
-      `kill ${kill}/${KILLS} ${onDelete ? `${cycle.killDelayMs} ms after a delete was sent` : 'at a random moment'} after ${trafficMs} ms of traffic ` +
+      `kill ${kill} (${counted + (inFlight > 0 ? 1 : 0)}/${KILLS} that caught a write) ${onDelete ? `${cycle.killDelayMs} ms after a delete was sent` : 'at a random moment'} after ${trafficMs} ms of traffic ` +
         `(deletes answered in ${median(cycle.deleteMs)} ms, median): acknowledged ${JSON.stringify(cycle.acked)}, ` +
         `in flight at the kill ${JSON.stringify(cycle.inFlightAtKill)}; restart ${restartMs} ms, checks ${Date.now() - checkAt} ms; ${notes.join('; ')}`,
     );
@@ -695,7 +699,7 @@ async function crashCycles(t: TestContext, target: Target, cleanup: () => unknow
     assert.deepEqual(problems, [], `after kill ${kill}: the restarted server's data breaks the ledger\n${current.logTail(20)}\n--- killed server ---\n${killed.logTail(20)}`);
     assert.deepEqual(cycle.unexpected, [], `kill ${kill}: requests answered with an error during traffic\n${killed.logTail(20)}`);
     assert.ok(cycle.acked.create > 0, `kill ${kill}: some creates were acknowledged before the kill`);
-    assert.ok(inFlight > 0, `kill ${kill}: the kill caught at least one write in flight (else it proved nothing)`);
+    if (inFlight > 0) counted += 1;
     assert.doesNotMatch(killed.stdout() + killed.stderr(), /"level":(50|60)/, `kill ${kill}: the server logged no error before the kill:\n${killed.logTail(20)}`);
   }
   assert.doesNotMatch(current.stdout() + current.stderr(), /"level":(50|60)/, `the last restarted server logged no error:\n${current.logTail(20)}`);
