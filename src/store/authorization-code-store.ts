@@ -2,9 +2,14 @@ import type { Kysely } from 'kysely';
 import type { AuthorizationCodeStore, LoginInteractionStore } from '../domain/sign-in-ports.ts';
 import type { Schema } from './schema.ts';
 
+const CODE_GRACE_MS = 24 * 3600_000;
+
 export function createAuthorizationCodeStore(db: Kysely<Schema>): AuthorizationCodeStore {
   return {
     async insert(c) {
+      // Spent and expired codes are cleared as new ones are made, after a grace period in which a replay of one is
+      // still recognised (and revokes what it was exchanged for) rather than answered as an unknown code.
+      await db.deleteFrom('authorization_codes').where('expires_at', '<', c.createdAt - CODE_GRACE_MS).execute();
       await db
         .insertInto('authorization_codes')
         .values({

@@ -57,6 +57,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('used_at', 'bigint')
     .addColumn('grant_id', 'text')
     .execute();
+  await db.schema.createIndex('authorization_codes_expires').on('authorization_codes').column('expires_at').execute();
 
   await db.schema
     .createTable('login_interactions')
@@ -67,6 +68,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .addColumn('expires_at', 'bigint', (c) => c.notNull())
     .execute();
+  await db.schema.createIndex('login_interactions_expires').on('login_interactions').column('expires_at').execute();
 
   // Logins made before this migration get a session and a grant each, so their refresh tokens keep working. Like
   // every password-grant login, such a session has no end of its own (the largest safe integer): it lasts as long
