@@ -1,3 +1,4 @@
+import { ADMIN_ROLE } from './domain/access.ts';
 import { createApiKeyService } from './domain/api-keys.ts';
 import { systemClock } from './domain/ports.ts';
 import { randomSecret, sha256Hex } from './security/secrets.ts';
@@ -29,7 +30,7 @@ export async function bootstrapAdminKey(
     maxActive: opts.maxApiKeys,
     revocations: { revoked: () => {} }, // no server is running yet, so nothing is cached
   });
-  const { key, secret } = await service.mint({ description: 'bootstrap key (minted at first start)', roles: ['ORG-ADMIN'] });
+  const { key, secret } = await service.mint({ description: 'bootstrap key (minted at first start)', roles: [ADMIN_ROLE] });
   if (!(await meta.setOnce(MINTED, new Date().toISOString()))) {
     await service.deactivate(key.id);
     return null;

@@ -1,6 +1,7 @@
 /**
- * Roles and the permission catalogue (CONTRACT.md §2), checked in exactly one place: `can()`.
- * Route-level gates use `holdsAny()`; nothing else in the code base interprets role names.
+ * Roles and the two permission catalogues, checked in exactly one place each, and the only file that names a role:
+ * - what a route may do: administrative permissions (`users:write`, `keys:read`, …) checked by `hasPermission()`;
+ * - what the seed's `/users/permissions/check` answers: `create`/`read` on its four resources, by `can()`.
  */
 
 export const ACTIONS = ['create', 'read'] as const;
@@ -11,9 +12,27 @@ type Grant = `${Action}:${Resource}`;
 
 export const ADMIN_KEY_ROLE = 'ADMIN-KEY';
 
+/** What routes declare they need. Roles are sets of these; a route names a permission, never a role. */
+export const PERMISSIONS = [
+  'users:read',
+  'users:write',
+  'groups:read',
+  'groups:write',
+  'keys:read',
+  'keys:write',
+  'clients:read',
+  'clients:write',
+  'audit:read',
+] as const;
+export type Permission = (typeof PERMISSIONS)[number];
+
+const ALL_PERMISSIONS: readonly Permission[] = PERMISSIONS;
+const READ_PERMISSIONS: readonly Permission[] = PERMISSIONS.filter((p) => p.endsWith(':read'));
+
 interface RoleDefinition {
   description: string;
   grants: readonly Grant[];
+  permissions: readonly Permission[];
 }
 
 const ALL_RESOURCES_CREATE_READ: Grant[] = RESOURCES.flatMap((r) => [`create:${r}`, `read:${r}`] as Grant[]);
@@ -23,30 +42,39 @@ export const ROLES = {
   'ORG-ADMIN': {
     description: 'Administers the organisation: manages users and API keys.',
     grants: ALL_RESOURCES_CREATE_READ,
+    permissions: ALL_PERMISSIONS,
   },
   'ORG-AUDITOR': {
     description: 'Reads users and API keys, changes nothing.',
     grants: RESOURCES.map((r) => `read:${r}` as Grant),
+    permissions: READ_PERMISSIONS,
   },
   'TASK-ADMIN': {
     description: 'Creates and reads prompts, responses, rules and tasks.',
     grants: ALL_RESOURCES_CREATE_READ,
+    permissions: [],
   },
   'CHAT-USER': {
     description: 'Creates prompts and responses.',
     grants: ['create:prompts', 'create:responses'],
+    permissions: [],
   },
   'DEFAULT-RULE-ADMIN': {
     description: 'Creates and reads rules.',
     grants: ['create:rules', 'read:rules'],
+    permissions: [],
   },
   'VALIDATION-USER': {
     description: 'Creates prompts and responses for validation.',
     grants: ['create:prompts', 'create:responses'],
+    permissions: [],
   },
 } as const satisfies Record<string, RoleDefinition>;
 
 export type AssignableRole = keyof typeof ROLES;
+
+/** The role that administers everything: held by the admin key and the bootstrap key. */
+export const ADMIN_ROLE: AssignableRole = 'ORG-ADMIN';
 export type Role = AssignableRole | typeof ADMIN_KEY_ROLE;
 
 export function isAssignableRole(name: string): name is AssignableRole {
@@ -75,8 +103,14 @@ export function roleView(name: AssignableRole): RoleView {
   return { id: name, name, description: ROLES[name].description, composite: false };
 }
 
-export function holdsAny(held: readonly string[], wanted: readonly string[]): boolean {
-  return held.some((r) => wanted.includes(r));
+/** Whether any of the held roles carries `permission`. */
+export function hasPermission(held: readonly string[], permission: Permission): boolean {
+  return held.some((r) => isAssignableRole(r) && (ROLES[r].permissions as readonly Permission[]).includes(permission));
+}
+
+/** Every permission the held roles carry, in catalogue order. */
+export function permissionsOf(held: readonly string[]): Permission[] {
+  return PERMISSIONS.filter((p) => hasPermission(held, p));
 }
 
 /** The roles among `held` that grant `action` on `resource` (empty: not allowed). */

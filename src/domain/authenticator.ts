@@ -1,4 +1,4 @@
-import { ADMIN_KEY_ROLE } from './access.ts';
+import { ADMIN_KEY_ROLE, ADMIN_ROLE } from './access.ts';
 import { API_KEY_PREFIX } from './api-keys.ts';
 import type { CachedPrincipal, PrincipalCache } from './principal-cache.ts';
 import { ADMIN_KEY_PRINCIPAL_ID, type Principal } from './principal.ts';
@@ -30,7 +30,7 @@ export function createAuthenticator(deps: AuthenticatorDeps): (credential: strin
   const adminPrincipal: Principal = {
     kind: 'admin_key',
     id: ADMIN_KEY_PRINCIPAL_ID,
-    roles: [ADMIN_KEY_ROLE, 'ORG-ADMIN'],
+    roles: [ADMIN_KEY_ROLE, ADMIN_ROLE],
     email: null,
     firstName: null,
     lastName: null,

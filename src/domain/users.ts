@@ -1,4 +1,4 @@
-import { firstUnknownRole, holdsAny, normaliseRoles, roleView, type RoleView } from './access.ts';
+import { firstUnknownRole, hasPermission, normaliseRoles, roleView, type RoleView } from './access.ts';
 import { emailProblem, normaliseEmail } from './email.ts';
 import { errors, valueError, ValidationError, type FieldProblem } from './errors.ts';
 import { uuidv7 } from './ids.ts';
@@ -43,7 +43,7 @@ export function assertPasswordAcceptable(password: string, loc: (string | number
 
 /** Route-level rule of §3.3: admins reset anyone, a user only themselves, nobody else. Runs before validation. */
 export function mayResetPasswordOf(caller: Principal, userId: string): boolean {
-  return holdsAny(caller.roles, ['ORG-ADMIN']) || (caller.kind === 'user' && caller.id === userId);
+  return hasPermission(caller.roles, 'users:write') || (caller.kind === 'user' && caller.id === userId);
 }
 
 export interface SearchInput {
@@ -120,7 +120,7 @@ export function createUserService(deps: { users: UserStore; hasher: PasswordHash
     async resetPassword(caller: Principal, id: string, password: string): Promise<{ id: string; temporary: boolean }> {
       assertPasswordAcceptable(password, ['body', 'password']);
       const own = caller.kind === 'user' && caller.id === id;
-      if (!own && !holdsAny(caller.roles, ['ORG-ADMIN'])) throw errors.cannotResetPassword();
+      if (!own && !hasPermission(caller.roles, 'users:write')) throw errors.cannotResetPassword();
       if (!(await users.findById(id))) throw errors.userNotFound(id);
       const passwordHash = await hasher.hash(password);
       const temporary = !own;

@@ -1,18 +1,19 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { holdsAny } from '../domain/access.ts';
+import { hasPermission, type Permission } from '../domain/access.ts';
 import { errors, type DomainError } from '../domain/errors.ts';
 import type { Principal } from '../domain/principal.ts';
 import { cookieValue } from './cookies.ts';
 
 /**
- * Who may call a route, declared next to the route (`config: { access: { roles: [...] } }`):
- * `roles` — the caller must hold at least one (ORG-ADMIN is always allowed); `check` — a rule that needs the
+ * Who may call a route, declared next to the route (`config: { access: { permission: 'users:write' } }`):
+ * `permission` — one of the caller's roles must carry it (domain/access.ts); `check` — a rule that needs the
  * request (e.g. "only your own password"). Both run in the `onRequest` hook, before the body is even read, so a
- * caller who may not call the route learns nothing about its validation.
+ * caller who may not call the route learns nothing about its validation. A route with neither is open to any
+ * authenticated caller.
  */
 export interface RouteAccess {
-  roles?: readonly string[];
+  permission?: Permission;
   check?: (principal: Principal, request: FastifyRequest) => DomainError | null;
 }
 
@@ -53,7 +54,7 @@ export const authPlugin = fp(
       if (!principal) throw errors.badCredentials();
       request.principal = principal;
       const access = request.routeOptions.config.access;
-      if (access?.roles && !holdsAny(principal.roles, ['ORG-ADMIN', ...access.roles])) throw errors.forbidden();
+      if (access?.permission && !hasPermission(principal.roles, access.permission)) throw errors.forbidden();
       const denied = access?.check?.(principal, request);
       if (denied) throw denied;
     };

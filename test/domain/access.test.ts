@@ -5,7 +5,9 @@ import {
   ADMIN_KEY_ROLE,
   can,
   firstUnknownRole,
-  holdsAny,
+  hasPermission,
+  PERMISSIONS,
+  permissionsOf,
   isAssignableRole,
   normaliseRoles,
   RESOURCES,
@@ -120,10 +122,13 @@ describe('role names from requests', () => {
     assert.deepEqual(normaliseRoles(['VALIDATION-USER', 'VALIDATION-USER']), ['VALIDATION-USER']);
   });
 
-  test('holdsAny: at least one of the wanted roles is held', () => {
-    assert.equal(holdsAny(['CHAT-USER', 'ORG-AUDITOR'], ['ORG-ADMIN', 'ORG-AUDITOR']), true);
-    assert.equal(holdsAny(['CHAT-USER'], ['ORG-ADMIN', 'ORG-AUDITOR']), false);
-    assert.equal(holdsAny([], ['ORG-ADMIN']), false);
-    assert.equal(holdsAny(['ORG-ADMIN'], []), false);
+  test('permissions: ORG-ADMIN holds all, ORG-AUDITOR every read one, the other roles none', () => {
+    assert.deepEqual(permissionsOf(['ORG-ADMIN']), [...PERMISSIONS]);
+    assert.deepEqual(permissionsOf(['ORG-AUDITOR']), PERMISSIONS.filter((p) => p.endsWith(':read')));
+    for (const role of ['TASK-ADMIN', 'CHAT-USER', 'DEFAULT-RULE-ADMIN', 'VALIDATION-USER']) assert.deepEqual(permissionsOf([role]), [], role);
+    assert.equal(hasPermission(['CHAT-USER', 'ORG-AUDITOR'], 'users:read'), true);
+    assert.equal(hasPermission(['ORG-AUDITOR'], 'users:write'), false);
+    assert.equal(hasPermission(['ADMIN-KEY'], 'users:write'), false, 'ADMIN-KEY alone grants nothing: the admin key also holds ORG-ADMIN');
+    assert.equal(hasPermission([], 'users:read'), false);
   });
 });

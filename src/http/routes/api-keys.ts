@@ -47,7 +47,7 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ apiKeys: ApiKeyService }>
   app.post(
     '/auth/api_keys',
     {
-      config: { access: { roles: [] } },
+      config: { access: { permission: 'keys:write' } },
       // An empty POST means "defaults for everything": convenient from curl, and nothing to validate.
       preValidation: async (request) => {
         if (request.body === undefined || request.body === null) request.body = { roles: [...DEFAULT_API_KEY_ROLES] };
@@ -71,7 +71,7 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ apiKeys: ApiKeyService }>
   app.get(
     '/auth/api_keys',
     {
-      config: { access: { roles: ['ORG-AUDITOR'] } },
+      config: { access: { permission: 'keys:read' } },
       schema: {
         operationId: 'list_api_keys_auth_api_keys_get',
         summary: 'List API Keys',
@@ -86,7 +86,7 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ apiKeys: ApiKeyService }>
   app.get(
     '/auth/api_keys/:id',
     {
-      config: { access: { roles: ['ORG-AUDITOR'] } },
+      config: { access: { permission: 'keys:read' } },
       schema: {
         operationId: 'get_api_key_auth_api_keys_id_get',
         summary: 'Get API Key',
@@ -102,7 +102,7 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ apiKeys: ApiKeyService }>
   app.delete(
     '/auth/api_keys/deactivate/:id',
     {
-      config: { access: { roles: [] } },
+      config: { access: { permission: 'keys:write' } },
       schema: {
         operationId: 'deactivate_api_key_auth_api_keys_deactivate_id_delete',
         summary: 'Deactivate API Key',

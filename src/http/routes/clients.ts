@@ -76,7 +76,7 @@ export const clientRoutes: FastifyPluginAsyncTypebox<{ clients: OAuthClientServi
   app.post(
     '/auth/clients',
     {
-      config: { access: { roles: [] } },
+      config: { access: { permission: 'clients:write' } },
       errorHandler: metadataErrorHandler,
       schema: {
         operationId: 'register_client_auth_clients_post',
@@ -97,7 +97,7 @@ export const clientRoutes: FastifyPluginAsyncTypebox<{ clients: OAuthClientServi
   app.get(
     '/auth/clients',
     {
-      config: { access: { roles: ['ORG-AUDITOR'] } },
+      config: { access: { permission: 'clients:read' } },
       schema: { operationId: 'list_clients_auth_clients_get', summary: 'List Clients', tags, security: API_KEY_SECURITY, response: { 200: Type.Array(ClientResponse), ...protectedErrors() } },
     },
     async () => (await clients.list()).map(clientView),
@@ -106,7 +106,7 @@ export const clientRoutes: FastifyPluginAsyncTypebox<{ clients: OAuthClientServi
   app.get(
     '/auth/clients/:client_id',
     {
-      config: { access: { roles: ['ORG-AUDITOR'] } },
+      config: { access: { permission: 'clients:read' } },
       schema: { operationId: 'get_client', summary: 'Get Client', tags, security: API_KEY_SECURITY, params: ClientIdParams, response: { 200: ClientResponse, ...errors } },
     },
     async (request) => clientView(await clients.get(request.params.client_id)),
@@ -115,7 +115,7 @@ export const clientRoutes: FastifyPluginAsyncTypebox<{ clients: OAuthClientServi
   app.patch(
     '/auth/clients/:client_id',
     {
-      config: { access: { roles: [] } },
+      config: { access: { permission: 'clients:write' } },
       errorHandler: metadataErrorHandler,
       schema: {
         operationId: 'update_client',
@@ -137,7 +137,7 @@ export const clientRoutes: FastifyPluginAsyncTypebox<{ clients: OAuthClientServi
   app.delete(
     '/auth/clients/:client_id',
     {
-      config: { access: { roles: [] } },
+      config: { access: { permission: 'clients:write' } },
       schema: {
         operationId: 'delete_client',
         summary: 'Delete Client',
@@ -157,7 +157,7 @@ export const clientRoutes: FastifyPluginAsyncTypebox<{ clients: OAuthClientServi
   app.post(
     '/auth/clients/:client_id/secret',
     {
-      config: { access: { roles: [] } },
+      config: { access: { permission: 'clients:write' } },
       schema: {
         operationId: 'rotate_client_secret',
         summary: 'Rotate Client Secret',

@@ -91,7 +91,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ users: UserService }> = asy
   app.post(
     '/users',
     {
-      config: { access: { roles: [] } },
+      config: { access: { permission: 'users:write' } },
       schema: {
         operationId: 'create_user_users_post',
         summary: 'Create User',
@@ -111,7 +111,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ users: UserService }> = asy
   app.delete(
     '/users/:user_id',
     {
-      config: { access: { roles: [] } },
+      config: { access: { permission: 'users:write' } },
       schema: {
         operationId: 'delete_user_users_user_id_delete',
         summary: 'Delete User',
@@ -157,7 +157,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ users: UserService }> = asy
   app.get(
     '/users',
     {
-      config: { access: { roles: ['ORG-AUDITOR'] } },
+      config: { access: { permission: 'users:read' } },
       schema: {
         operationId: 'search_users_users_get',
         summary: 'Search Users',
