@@ -146,6 +146,8 @@ export interface AccessClaims {
   /** The client the token was issued to, if any. */
   azp?: string | undefined;
   scope?: string | undefined;
+  /** When the user entered their password (epoch ms; from `auth_time`). */
+  authTime?: number | undefined;
 }
 
 /** What an access token says beyond the required claims: the user's profile claims, kept small (it may live in a cookie). */

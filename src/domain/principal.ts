@@ -9,6 +9,9 @@ export interface Principal {
   email: string | null;
   firstName: string | null;
   lastName: string | null;
+  /** For an access token: the login session it belongs to and when the user last entered their password (epoch ms). */
+  sessionId?: string | undefined;
+  authTime?: number | undefined;
 }
 
 export const ADMIN_KEY_PRINCIPAL_ID = 'admin-key';

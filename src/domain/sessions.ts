@@ -167,7 +167,16 @@ export function createSessionService(deps: SessionDeps) {
       if (!live) return undefined;
       const { user, claims } = live;
       return {
-        principal: { kind: 'user', id: user.id, roles: user.roles, email: user.email, firstName: user.firstName, lastName: user.lastName },
+        principal: {
+          kind: 'user',
+          id: user.id,
+          roles: user.roles,
+          email: user.email,
+          firstName: user.firstName,
+          lastName: user.lastName,
+          sessionId: claims.sid,
+          authTime: claims.authTime,
+        },
         validUntil: claims.exp * 1000,
       };
     },

@@ -84,6 +84,7 @@ function claimsOf(payload: JWTPayload): AccessClaims | undefined {
     gid: optionalString(payload.gid),
     azp: optionalString(payload.azp),
     scope: optionalString(payload.scope),
+    authTime: typeof payload.auth_time === 'number' ? payload.auth_time * 1000 : undefined,
   };
 }
 

@@ -17,6 +17,8 @@ export interface UsersTable {
   token_version: Generated<number>;
   created_at: number;
   updated_at: number;
+  /** 0: disabled (no sign-in, no token works). */
+  enabled: Generated<number>;
 }
 
 export interface UserRolesTable {
@@ -34,6 +36,9 @@ export interface ApiKeysTable {
   is_active: number;
   created_at: number;
   deactivated_at: number | null;
+  expires_at: number | null;
+  /** Written at most once a minute per key, not on every request. */
+  last_used_at: number | null;
 }
 
 export interface MetaTable {
@@ -98,6 +103,9 @@ export interface LoginSessionsTable {
   created_at: number;
   expires_at: number;
   ended_at: number | null;
+  last_used_at: number | null;
+  client_ip: string | null;
+  user_agent: string | null;
 }
 
 /** What one client was given inside one session; its id is the family id of its refresh tokens. */
@@ -139,6 +147,25 @@ export interface LoginInteractionsTable {
   expires_at: number;
 }
 
+export interface GroupsTable {
+  id: string;
+  name: string;
+  description: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface GroupRolesTable {
+  group_id: string;
+  role: string;
+}
+
+export interface GroupMembersTable {
+  group_id: string;
+  user_id: string;
+  added_at: number;
+}
+
 export interface Schema {
   users: UsersTable;
   user_roles: UserRolesTable;
@@ -152,4 +179,7 @@ export interface Schema {
   grants: GrantsTable;
   authorization_codes: AuthorizationCodesTable;
   login_interactions: LoginInteractionsTable;
+  groups: GroupsTable;
+  group_roles: GroupRolesTable;
+  group_members: GroupMembersTable;
 }

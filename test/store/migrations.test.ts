@@ -10,26 +10,30 @@ const NAMES = Object.keys(MIGRATIONS);
 const SORTED = [...NAMES].sort();
 
 const COLUMNS: Record<string, string[]> = {
-  users: ['id', 'email', 'first_name', 'last_name', 'search_text', 'password_hash', 'password_temporary', 'password_set_at', 'token_version', 'created_at', 'updated_at'],
+  users: ['id', 'email', 'first_name', 'last_name', 'search_text', 'password_hash', 'password_temporary', 'password_set_at', 'token_version', 'created_at', 'updated_at', 'enabled'],
   user_roles: ['user_id', 'role'],
-  api_keys: ['id', 'prefix', 'secret_hash', 'roles', 'description', 'is_active', 'created_at', 'deactivated_at'],
+  api_keys: ['id', 'prefix', 'secret_hash', 'roles', 'description', 'is_active', 'created_at', 'deactivated_at', 'expires_at', 'last_used_at'],
   gatehouse_meta: ['key', 'value'],
   refresh_tokens: ['id', 'token_hash', 'family_id', 'user_id', 'token_version', 'created_at', 'expires_at', 'used_at', 'revoked_at'],
   signing_keys: ['kid', 'alg', 'public_jwk', 'private_jwk', 'created_at', 'retired_at'],
   login_failures: ['username', 'failures', 'window_started_at', 'locked_until'],
   oauth_clients: ['client_id', 'client_name', 'secret_hash', 'auth_method', 'redirect_uris', 'post_logout_redirect_uris', 'grant_types', 'created_at', 'updated_at'],
-  login_sessions: ['id', 'user_id', 'cookie_hash', 'token_version', 'auth_time', 'created_at', 'expires_at', 'ended_at'],
+  login_sessions: ['id', 'user_id', 'cookie_hash', 'token_version', 'auth_time', 'created_at', 'expires_at', 'ended_at', 'last_used_at', 'client_ip', 'user_agent'],
   grants: ['id', 'session_id', 'user_id', 'client_id', 'scope', 'created_at', 'revoked_at'],
   authorization_codes: ['code_hash', 'client_id', 'session_id', 'redirect_uri', 'scope', 'nonce', 'code_challenge', 'created_at', 'expires_at', 'used_at', 'grant_id'],
   login_interactions: ['id', 'browser_hash', 'request', 'user_id', 'created_at', 'expires_at'],
+  groups: ['id', 'name', 'description', 'created_at', 'updated_at'],
+  group_roles: ['group_id', 'role'],
+  group_members: ['group_id', 'user_id', 'added_at'],
 };
 const TABLES = Object.keys(COLUMNS).sort();
 /** Columns that may hold NULL (primary keys aside); every other column is NOT NULL. */
 const NULLABLE = ['users.first_name', 'users.last_name', 'api_keys.description', 'api_keys.deactivated_at', 'refresh_tokens.used_at', 'refresh_tokens.revoked_at', 'signing_keys.retired_at', 'login_failures.locked_until',
   'oauth_clients.client_name', 'oauth_clients.secret_hash', 'login_sessions.cookie_hash', 'login_sessions.ended_at', 'grants.client_id', 'grants.revoked_at',
-  'authorization_codes.nonce', 'authorization_codes.code_challenge', 'authorization_codes.used_at', 'authorization_codes.grant_id', 'login_interactions.user_id'];
+  'authorization_codes.nonce', 'authorization_codes.code_challenge', 'authorization_codes.used_at', 'authorization_codes.grant_id', 'login_interactions.user_id',
+  'api_keys.expires_at', 'api_keys.last_used_at', 'login_sessions.last_used_at', 'login_sessions.client_ip', 'login_sessions.user_agent', 'groups.description'];
 /** Single-table UNIQUE constraints (not primary keys), as column lists. */
-const UNIQUE: Record<string, string[][]> = { users: [['email']], api_keys: [['secret_hash']], refresh_tokens: [['token_hash']], login_sessions: [['cookie_hash']] };
+const UNIQUE: Record<string, string[][]> = { users: [['email']], api_keys: [['secret_hash']], refresh_tokens: [['token_hash']], login_sessions: [['cookie_hash']], groups: [['name']] };
 
 interface Column {
   name: string;
@@ -93,7 +97,12 @@ async function applied(database: Database): Promise<string[]> {
 const appTables = (tables: string[]) => tables.filter((t) => t !== 'gatehouse_migrations' && !t.startsWith('users_search'));
 
 /** SQLite keys its FTS5 search index by an integer `users.seq`; PostgreSQL's trigram index needs no extra column. */
-const columnsOf = (dialect: string, table: string) => [...COLUMNS[table]!, ...(dialect === 'sqlite' && table === 'users' ? ['seq'] : [])];
+// SQLite's users.seq (the search index's key) was added by the search migration, before `enabled`.
+const columnsOf = (dialect: string, table: string) => {
+  const columns = [...COLUMNS[table]!];
+  if (dialect === 'sqlite' && table === 'users') columns.splice(columns.indexOf('enabled'), 0, 'seq');
+  return columns;
+};
 const nullableFor = (dialect: string) => [...NULLABLE, ...(dialect === 'sqlite' ? ['users.seq'] : [])];
 
 test('migration names are timestamp-like and listed in sorted order', () => {
