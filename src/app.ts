@@ -6,12 +6,14 @@ import { createApiKeyService } from './domain/api-keys.ts';
 import { createAuthenticator } from './domain/authenticator.ts';
 import { systemClock, type Clock, type PasswordHasher } from './domain/ports.ts';
 import { createPrincipalCache } from './domain/principal-cache.ts';
+import { createGroupService } from './domain/groups.ts';
 import { createOAuthClientService } from './domain/oauth-clients.ts';
 import { createSessionService } from './domain/sessions.ts';
 import { createSignInService } from './domain/sign-in.ts';
 import { createTokenIssuer } from './domain/token-issuer.ts';
 import { createTokenManagement } from './domain/token-management.ts';
 import { createUserService } from './domain/users.ts';
+import { createUserSessionService } from './domain/user-sessions.ts';
 import { authPlugin } from './http/auth.ts';
 import { registerErrorHandling } from './http/error-handler.ts';
 import { lazyChildLogger } from './http/lazy-logger.ts';
@@ -29,11 +31,15 @@ import { tokenRoutes } from './http/routes/token.ts';
 import { loginRoutes } from './http/routes/login.ts';
 import { wellKnownRoutes } from './http/routes/well-known.ts';
 import { operationRoutes } from './http/routes/operations.ts';
+import { groupRoutes } from './http/routes/groups.ts';
+import { userLifecycleRoutes } from './http/routes/user-lifecycle.ts';
 import { userRoutes } from './http/routes/users.ts';
+import { recordSessionUse, sessionRoutes } from './http/routes/sessions.ts';
 import { validatorCompiler } from './http/validation.ts';
 import { createJwtSigner } from './security/jwt-signer.ts';
 import { constantTimeEqual, randomSecret, s256, secretMatcher, sha256Hex } from './security/secrets.ts';
 import { createAuthorizationCodeStore, createLoginInteractionStore } from './store/authorization-code-store.ts';
+import { createGroupStore } from './store/group-store.ts';
 import { createLoginSessionStore } from './store/login-session-store.ts';
 import { createOAuthClientStore } from './store/oauth-client-store.ts';
 import { createApiKeyStore } from './store/api-key-store.ts';
@@ -116,14 +122,23 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
   const apiKeyStore = createApiKeyStore(db, dialect);
   // Per-process memory of recently authenticated credentials; every service that ends a credential tells it.
   const principalCache = createPrincipalCache({ ttlMs: config.authCacheTtlMs, maxEntries: 10_000, clock });
-  const revocations = { revoked: (id: string) => principalCache.revoke(id) };
-  const users = createUserService({ users: userStore, hasher: deps.hasher, clock, revocations });
+  const revocations = { revoked: (id: string) => principalCache.revoke(id), revokedAll: () => principalCache.revokeAll() };
+  const loginFailures = createLoginFailureStore(db);
+  const users = createUserService({
+    users: userStore,
+    hasher: deps.hasher,
+    clock,
+    revocations,
+    failures: loginFailures,
+    reauthWindowMs: config.reauthWindowSeconds * 1000,
+  });
   const apiKeys = createApiKeyService({
     apiKeys: apiKeyStore,
     clock,
     secrets,
     maxActive: config.maxApiKeys,
     revocations,
+    adminKeyConfigured: config.adminKey !== null,
   });
   const signer = await createJwtSigner({
     keys: createSigningKeyStore(db, dialect),
@@ -148,7 +163,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
     users: userStore,
     hasher: deps.hasher,
     dummyHash: await deps.hasher.hash(randomSecret(32)),
-    failures: createLoginFailureStore(db),
+    failures: loginFailures,
     refreshTokens,
     loginSessions,
     issuer: tokenIssuer,
@@ -172,6 +187,8 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
     secretMatcher,
     extra: [(credential) => (looksLikeJwt(credential) ? sessions.authenticateAccessToken(credential) : undefined)],
     cache: principalCache,
+    clock,
+    onBackgroundError: (err) => app.log.warn({ err }, "could not record an API key's last use"),
   });
 
   const signInSecrets = { ...secrets, equal: constantTimeEqual, s256 };
@@ -207,6 +224,13 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
     revocations,
     issuerUrl: config.issuer,
   });
+  const userSessions = createUserSessionService({
+    users: userStore,
+    loginSessions,
+    clock,
+    revocations,
+    onRecordError: (err) => app.log.warn({ err }, 'could not record the use of a login session'),
+  });
   // The OpenID Connect endpoints live under the issuer's path, as Keycloak's live under /realms/{realm}.
   const base = new URL(config.issuer).pathname.replace(/\/+$/, '');
   const rateLimit = createRateLimiter(config.authRateLimitPerMinute, clock);
@@ -214,7 +238,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
   await app.register(operationRoutes, { metrics, ping: deps.database.ping });
   await app.register(wellKnownRoutes, { signer, tokens, issuer: config.issuer, base });
   await app.register(loginRoutes, { sessions, rateLimit });
-  await app.register(tokenRoutes, { sessions, signIn, clients, tokens, rateLimit, base });
+  await app.register(tokenRoutes, { sessions, signIn, clients, tokens, rateLimit, userSessions, base });
   await app.register(signInBrowserRoutes, {
     signIn,
     clients,
@@ -229,9 +253,13 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
   });
   await app.register(async (protectedApp) => {
     await protectedApp.register(authPlugin, { authenticate });
+    protectedApp.addHook('onResponse', recordSessionUse(userSessions));
     await protectedApp.register(userRoutes, { users });
+    await protectedApp.register(userLifecycleRoutes, { users });
+    await protectedApp.register(groupRoutes, { groups: createGroupService({ groups: createGroupStore(db), clock, revocations }), users });
     await protectedApp.register(apiKeyRoutes, { apiKeys });
     await protectedApp.register(clientRoutes, { clients });
+    await protectedApp.register(sessionRoutes, { userSessions });
   });
 
   return app;

@@ -1,3 +1,5 @@
+import { isIP } from 'node:net';
+
 /**
  * Configuration comes from the environment only, is validated once at start, and is frozen. A bad value stops the
  * process with one line naming the variable (CONTRACT.md §5). There are no default secrets.
@@ -33,6 +35,8 @@ export interface Config {
   signingAlg: SigningAlg;
   /** How long a sign-in (browser session, password-grant login) lasts at most, in seconds. */
   sessionTtlSeconds: number;
+  /** How recent a sign-in must be for a user to set their own password with an access token, in seconds. */
+  reauthWindowSeconds: number;
 }
 
 export const SIGNING_ALGS = ['RS256', 'ES256', 'EdDSA'] as const;
@@ -49,41 +53,76 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
+/** A value as it appears in a message: quoted, escaped (so the message stays one line) and cut short. */
+function show(value: string): string {
+  return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+}
+
+/**
+ * The trimmed value of `name`, or undefined when it is not set at all. A variable that is set but empty (or only
+ * blanks) is a mistake — `PORT=` in a unit file, an unfilled template — and is refused rather than taken as "use the
+ * default". The one exception is GATEHOUSE_ADMIN_KEY, read in `loadConfig`, where empty has always meant unset.
+ */
+function read(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined) return undefined;
+  const value = raw.trim();
+  if (value === '') throw new ConfigError(`${name} is set but empty: give it a value, or unset it to use the default`);
+  return value;
+}
+
 function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name]?.trim();
-  if (raw === undefined || raw === '') return fallback;
-  if (!/^\d+$/.test(raw)) throw new ConfigError(`${name} must be a whole number, got "${raw}"`);
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(`${name} must be a whole number, got ${show(raw)}`);
   const value = Number(raw);
   if (value < min || value > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
   return value;
 }
 
 function boolean(env: Env, name: string, fallback: boolean): boolean {
-  const raw = env[name]?.trim().toLowerCase();
-  if (raw === undefined || raw === '') return fallback;
+  const raw = read(env, name)?.toLowerCase();
+  if (raw === undefined) return fallback;
   if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
   if (['0', 'false', 'no', 'off'].includes(raw)) return false;
-  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+  throw new ConfigError(`${name} must be true or false, got ${show(raw)}`);
+}
+
+/** A DNS name by RFC 1123: dot-separated labels of letters, digits and inner hyphens; the last one not all digits. */
+function isHostName(value: string): boolean {
+  const name = value.endsWith('.') ? value.slice(0, -1) : value;
+  if (name.length === 0 || name.length > 253) return false;
+  const labels = name.split('.');
+  // An all-digit last label would be read as a (partial) IPv4 address by the resolver: "127.1", "300.1.1.1".
+  if (/^\d+$/.test(labels[labels.length - 1]!)) return false;
+  return labels.every((label) => /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i.test(label));
+}
+
+function host(env: Env): string {
+  const value = read(env, 'HOST') ?? '127.0.0.1';
+  if (isIP(value) !== 0 || isHostName(value)) return value;
+  throw new ConfigError(`HOST must be an IP address (e.g. 127.0.0.1, 0.0.0.0, ::) or a host name, got ${show(value)}`);
 }
 
 function origins(env: Env): string[] {
-  const raw = env.GATEHOUSE_CORS_ORIGINS?.trim();
-  if (!raw) return [];
+  const raw = read(env, 'GATEHOUSE_CORS_ORIGINS');
+  if (raw === undefined) return [];
   const list = raw.split(',').map((o) => o.trim()).filter(Boolean);
+  if (list.length === 0) throw new ConfigError('GATEHOUSE_CORS_ORIGINS lists no origin: give origins like https://app.example.com, or unset it');
   for (const origin of list) {
-    let url: URL;
+    let url: URL | undefined;
     try {
       url = new URL(origin);
     } catch {
-      throw new ConfigError(`GATEHOUSE_CORS_ORIGINS: "${origin}" is not an origin like https://app.example.com`);
+      // reported below
     }
-    if (url.origin !== origin) throw new ConfigError(`GATEHOUSE_CORS_ORIGINS: "${origin}" is not an origin like https://app.example.com`);
+    if (url?.origin !== origin) throw new ConfigError(`GATEHOUSE_CORS_ORIGINS: ${show(origin)} is not an origin like https://app.example.com`);
   }
   return list;
 }
 
 function databaseUrl(env: Env): string {
-  const url = env.DATABASE_URL?.trim() || 'sqlite:./data/gatehouse.db';
+  const url = read(env, 'DATABASE_URL') ?? 'sqlite:./data/gatehouse.db';
   if (url.startsWith('sqlite:')) {
     if (url.length === 'sqlite:'.length) throw new ConfigError('DATABASE_URL "sqlite:" needs a path, e.g. sqlite:./data/gatehouse.db');
     return url;
@@ -106,33 +145,35 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   }
   if (adminKey && /\s/.test(adminKey)) throw new ConfigError('GATEHOUSE_ADMIN_KEY must not contain whitespace');
 
-  const logLevel = (env.GATEHOUSE_LOG_LEVEL?.trim() || 'info') as LogLevel;
+  const logLevel = (read(env, 'GATEHOUSE_LOG_LEVEL') ?? 'info') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`GATEHOUSE_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
 
   const port = integer(env, 'PORT', 8000, 0, 65535);
-  const issuer = (env.GATEHOUSE_ISSUER?.trim() || `http://127.0.0.1:${port}`).replace(/\/+$/, '');
+  const issuer = (read(env, 'GATEHOUSE_ISSUER') ?? `http://127.0.0.1:${port}`).replace(/\/+$/, '');
+  // The URL parser drops tabs and line breaks silently; the issuer is used as written, so refuse them here.
+  if (/[\s\u0000-\u001f\u007f]/.test(issuer)) throw new ConfigError(`GATEHOUSE_ISSUER must be a URL without blanks or control characters, got ${show(issuer)}`);
   try {
     new URL(issuer);
   } catch {
-    throw new ConfigError(`GATEHOUSE_ISSUER must be a URL, got "${issuer}"`);
+    throw new ConfigError(`GATEHOUSE_ISSUER must be a URL, got ${show(issuer)}`);
   }
 
-  const signingAlg = (env.GATEHOUSE_SIGNING_ALG?.trim() || 'RS256') as SigningAlg;
+  const signingAlg = (read(env, 'GATEHOUSE_SIGNING_ALG') ?? 'RS256') as SigningAlg;
   if (!SIGNING_ALGS.includes(signingAlg)) throw new ConfigError(`GATEHOUSE_SIGNING_ALG must be one of ${SIGNING_ALGS.join(', ')}`);
   if (/[?#]/.test(issuer) || !/^https?:$/.test(new URL(issuer).protocol)) {
-    throw new ConfigError(`GATEHOUSE_ISSUER must be an http(s) URL without query or fragment, got "${issuer}"`);
+    throw new ConfigError(`GATEHOUSE_ISSUER must be an http(s) URL without query or fragment, got ${show(issuer)}`);
   }
 
   return Object.freeze({
     port,
-    host: env.HOST?.trim() || '127.0.0.1',
+    host: host(env),
     databaseUrl: databaseUrl(env),
     dbPoolSize: integer(env, 'GATEHOUSE_DB_POOL_SIZE', 10, 1, 1000),
     adminKey: adminKey ? adminKey : null,
     maxApiKeys: integer(env, 'GATEHOUSE_MAX_API_KEYS', 1000, 1, 1_000_000),
     issuer,
     accessTokenTtlSeconds: integer(env, 'GATEHOUSE_ACCESS_TOKEN_TTL', 900, 30, 86_400),
-    audience: env.GATEHOUSE_AUDIENCE?.trim() || 'gatehouse',
+    audience: read(env, 'GATEHOUSE_AUDIENCE') ?? 'gatehouse',
     refreshTokenTtlSeconds: integer(env, 'GATEHOUSE_REFRESH_TOKEN_TTL', 30 * 86_400, 60, 365 * 86_400),
     temporaryPasswordTtlSeconds: integer(env, 'GATEHOUSE_TEMPORARY_PASSWORD_TTL', 7 * 86_400, 60, 365 * 86_400),
     authRateLimitPerMinute: integer(env, 'GATEHOUSE_AUTH_RATE_LIMIT', 60, 0, 10_000_000),
@@ -146,5 +187,6 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     logLevel,
     signingAlg,
     sessionTtlSeconds: integer(env, 'GATEHOUSE_SESSION_TTL', 36_000, 60, 365 * 86_400),
+    reauthWindowSeconds: integer(env, 'GATEHOUSE_REAUTH_WINDOW', 300, 0, 86_400),
   });
 }

@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
 import { buildApp } from './app.ts';
 import { bootstrapAdminKey } from './bootstrap.ts';
-import { loadConfig, type Config } from './config.ts';
+import { ConfigError, loadConfig, type Config } from './config.ts';
 import { createHashPool } from './security/hash-pool.ts';
-import { openDatabase, type Database } from './store/database.ts';
+import { describeConnectError, looseSqliteFileMode, openDatabase, sqlitePath, withoutPassword, type Database } from './store/database.ts';
 import { migrateToLatest } from './store/migrate.ts';
 
 /** Longest a shutdown waits for in-flight requests before closing their connections. */
@@ -16,14 +17,66 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** config → store → migrate → app → bootstrap key → listen. */
+/** Opens the store named by DATABASE_URL; a failure (a SQLite path that cannot be created or opened) names it. */
+function open(config: Readonly<Config>): Database {
+  try {
+    return openDatabase(config.databaseUrl, { poolSize: config.dbPoolSize });
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    if (message.includes('DATABASE_URL')) throw new ConfigError(withoutPassword(message, config.databaseUrl));
+    const where = config.databaseUrl.startsWith('sqlite:') ? `the SQLite database ${sqlitePath(config.databaseUrl)}` : 'the database';
+    throw new ConfigError(`DATABASE_URL: cannot open ${where} (${withoutPassword(message, config.databaseUrl)})`);
+  }
+}
+
+/** PostgreSQL is only reached lazily, so ask it something now: an unreachable server is a bad DATABASE_URL. */
+async function reach(database: Database, url: string): Promise<void> {
+  if (database.dialect !== 'postgres') return;
+  try {
+    await sql`select 1`.execute(database.db);
+  } catch (err) {
+    throw new ConfigError(describeConnectError(url, err));
+  }
+}
+
+/** Fastify's listen, with the failures an operator can fix named by their variable (HOST or PORT). */
+async function listen(app: FastifyInstance, config: Readonly<Config>): Promise<void> {
+  try {
+    await app.listen({ port: config.port, host: config.host });
+  } catch (err) {
+    const code = (err as { code?: unknown } | null)?.code;
+    const { host, port } = config;
+    if (code === 'EADDRNOTAVAIL') throw new ConfigError(`HOST: cannot listen on ${host}: it is not an address of this machine (EADDRNOTAVAIL)`);
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_FAIL' || code === 'EAI_NONAME') {
+      throw new ConfigError(`HOST: cannot listen on ${host}: the name does not resolve to an address (${code})`);
+    }
+    if (code === 'EADDRINUSE') throw new ConfigError(`PORT: cannot listen on ${host}:${port}: the port is already in use (EADDRINUSE)`);
+    if (code === 'EACCES') throw new ConfigError(`PORT: cannot listen on ${host}:${port}: permission denied (EACCES; ports below 1024 need privileges)`);
+    throw err;
+  }
+}
+
+/**
+ * config → store → migrate → app → bootstrap key → listen. A failure releases whatever was opened, then throws.
+ * The bootstrap key is printed before listening so that a client that sees the server ready finds it in the log;
+ * a listen failure after it (HOST, PORT) leaves that key valid for the next start.
+ */
 export async function startServer(env: Record<string, string | undefined> = process.env): Promise<RunningServer> {
   const config = loadConfig(env);
-  const database = openDatabase(config.databaseUrl, { poolSize: config.dbPoolSize });
+  const database = open(config);
+  let hasher: ReturnType<typeof createHashPool> | undefined;
+  let app: FastifyInstance | undefined;
   try {
+    await reach(database, config.databaseUrl);
     await migrateToLatest(database.db, database.dialect, database.schema);
-    const hasher = createHashPool();
-    const app = await buildApp(config, { database, hasher });
+    hasher = createHashPool();
+    app = await buildApp(config, { database, hasher });
+    if (database.dialect === 'sqlite') {
+      const mode = looseSqliteFileMode(sqlitePath(config.databaseUrl));
+      if (mode !== null) {
+        app.log.warn(`the database file ${sqlitePath(config.databaseUrl)} has mode ${mode.toString(8).padStart(4, '0')}: other users may read it (password hashes, signing keys); chmod 600 it`);
+      }
+    }
     await bootstrapAdminKey(database, {
       adminKeyConfigured: config.adminKey !== null,
       maxApiKeys: config.maxApiKeys,
@@ -35,26 +88,30 @@ export async function startServer(env: Record<string, string | undefined> = proc
       if (draining) reply.header('connection', 'close');
       done(null, payload);
     });
-    await app.listen({ port: config.port, host: config.host });
+    await listen(app, config);
+    const running = app;
+    const pool = hasher;
     let stopping: Promise<void> | undefined;
     const stop = () =>
       (stopping ??= (async () => {
         draining = true;
         // close() stops accepting and waits for in-flight requests; connections that go idle meanwhile are closed
         // as they do, and after DRAIN_LIMIT_MS whatever is left is cut.
-        const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
-        const cut = setTimeout(() => app.server.closeAllConnections(), DRAIN_LIMIT_MS);
+        const sweep = setInterval(() => running.server.closeIdleConnections(), 50);
+        const cut = setTimeout(() => running.server.closeAllConnections(), DRAIN_LIMIT_MS);
         try {
-          await app.close();
+          await running.close();
         } finally {
           clearInterval(sweep);
           clearTimeout(cut);
         }
         await database.close();
-        await hasher.close();
+        await pool.close();
       })());
-    return { app, database, config, stop };
+    return { app: running, database, config, stop };
   } catch (err) {
+    await app?.close().catch(() => {});
+    await hasher?.close().catch(() => {});
     await database.close().catch(() => {});
     throw err;
   }
@@ -66,7 +123,8 @@ export async function runServer(): Promise<void> {
   try {
     server = await startServer();
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
+    // One line, whatever the error, and never the database password.
+    const message = withoutPassword(err instanceof Error ? err.message : String(err), process.env.DATABASE_URL).replace(/\s*[\r\n]+\s*/g, ' ');
     process.stderr.write(`gatehouse: ${message}\n`);
     process.exit(1);
   }

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ConfigError, loadConfig } from '../src/config.ts';
 
-// CONTRACT.md §5: configuration is environment only, validated at start; a bad value is one line naming it.
+// CONTRACT.md §5: configuration is environment only, validated at start; a bad value is one line naming it. A variable
+// that is set but empty is a bad value too, except GATEHOUSE_ADMIN_KEY, where empty has always meant unset.
 
 /** Asserts loadConfig(env) throws a ConfigError whose one-line message names `variable`. */
 function rejects(env: Record<string, string>, variable: string): ConfigError {
@@ -31,13 +32,9 @@ describe('loadConfig defaults', () => {
     assert.equal(config.logLevel, 'info');
   });
 
-  test('empty strings mean "unset"', () => {
-    const config = loadConfig({ PORT: '', HOST: '', DATABASE_URL: '', GATEHOUSE_ADMIN_KEY: '', GATEHOUSE_MAX_API_KEYS: '' });
-    assert.equal(config.port, 8000);
-    assert.equal(config.host, '127.0.0.1');
-    assert.equal(config.databaseUrl, 'sqlite:./data/gatehouse.db');
+  test('an empty GATEHOUSE_ADMIN_KEY means "unset" (and only that variable: see below)', () => {
+    const config = loadConfig({ GATEHOUSE_ADMIN_KEY: '' });
     assert.equal(config.adminKey, null);
-    assert.equal(config.maxApiKeys, 1000);
   });
 
   test('the returned object is frozen', () => {
@@ -141,5 +138,55 @@ describe('loadConfig refuses bad values with one line naming the variable', () =
 
   test('GATEHOUSE_ISSUER that is not a URL', () => {
     rejects({ GATEHOUSE_ISSUER: 'not a url' }, 'GATEHOUSE_ISSUER');
+  });
+
+  test('a variable that is set but empty (or blank) is refused, not taken as the default', () => {
+    // `PORT=` used to start on 8000: a typo or an unfilled template must stop the server instead.
+    const variables = [
+      'PORT',
+      'HOST',
+      'DATABASE_URL',
+      'GATEHOUSE_MAX_API_KEYS',
+      'GATEHOUSE_ISSUER',
+      'GATEHOUSE_SIGNING_ALG',
+      'GATEHOUSE_SESSION_TTL',
+      'GATEHOUSE_ACCESS_TOKEN_TTL',
+      'GATEHOUSE_AUDIENCE',
+      'GATEHOUSE_REFRESH_TOKEN_TTL',
+      'GATEHOUSE_TEMPORARY_PASSWORD_TTL',
+      'GATEHOUSE_LOCKOUT_THRESHOLD',
+      'GATEHOUSE_LOCKOUT_WINDOW',
+      'GATEHOUSE_LOCKOUT_DURATION',
+      'GATEHOUSE_AUTH_RATE_LIMIT',
+      'GATEHOUSE_TRUST_PROXY',
+      'GATEHOUSE_DB_POOL_SIZE',
+      'GATEHOUSE_AUTH_CACHE_TTL_MS',
+      'GATEHOUSE_CORS_ORIGINS',
+      'GATEHOUSE_REQUEST_TIMEOUT_MS',
+      'GATEHOUSE_LOG_LEVEL',
+    ];
+    for (const name of variables) {
+      for (const empty of ['', '   ', '\t']) {
+        const err = rejects({ [name]: empty }, name);
+        assert.match(err.message, /empty/, `${name}=${JSON.stringify(empty)}: ${err.message}`);
+      }
+    }
+    rejects({ GATEHOUSE_CORS_ORIGINS: ' , ' }, 'GATEHOUSE_CORS_ORIGINS');
+  });
+
+  test('HOST must be an IP address or a host name', () => {
+    for (const host of ['127.0.0.1', '0.0.0.0', '::', '::1', 'fe80::1', 'localhost', 'gatehouse', 'id.example.com', 'db-1.internal.', 'a'.repeat(63)]) {
+      assert.equal(loadConfig({ HOST: host }).host, host, host);
+    }
+    assert.equal(loadConfig({ HOST: '  0.0.0.0 ' }).host, '0.0.0.0', 'surrounding blanks are trimmed');
+    for (const host of ['not a host', 'http://127.0.0.1', '127.0.0.1:8000', '[::1]', 'under_score', '-leading', 'trailing-', 'a..b', '300.1.1.1', '127.1', 'a'.repeat(64), 'host\nname']) {
+      rejects({ HOST: host }, 'HOST');
+    }
+  });
+
+  test('a value with a line break in it is still reported on one line', () => {
+    rejects({ PORT: '80\n80' }, 'PORT');
+    rejects({ GATEHOUSE_TRUST_PROXY: 'yes\nno' }, 'GATEHOUSE_TRUST_PROXY');
+    rejects({ GATEHOUSE_ISSUER: 'https://x\ny' }, 'GATEHOUSE_ISSUER');
   });
 });

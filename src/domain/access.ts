@@ -75,6 +75,9 @@ export type AssignableRole = keyof typeof ROLES;
 
 /** The role that administers everything: held by the admin key and the bootstrap key. */
 export const ADMIN_ROLE: AssignableRole = 'ORG-ADMIN';
+
+/** What an API key minted without roles holds. */
+export const DEFAULT_API_KEY_ROLES: readonly AssignableRole[] = ['VALIDATION-USER'];
 export type Role = AssignableRole | typeof ADMIN_KEY_ROLE;
 
 export function isAssignableRole(name: string): name is AssignableRole {
@@ -89,18 +92,6 @@ export function firstUnknownRole(names: readonly string[]): string | undefined {
 /** Removes duplicates while keeping request order. */
 export function normaliseRoles(names: readonly string[]): AssignableRole[] {
   return [...new Set(names)].filter(isAssignableRole);
-}
-
-export interface RoleView {
-  id: string;
-  name: string;
-  description: string;
-  composite: false;
-}
-
-/** The seed's `AuthUserRole` object for a role name. */
-export function roleView(name: AssignableRole): RoleView {
-  return { id: name, name, description: ROLES[name].description, composite: false };
 }
 
 /** Whether any of the held roles carries `permission`. */

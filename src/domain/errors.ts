@@ -1,3 +1,5 @@
+import { ADMIN_ROLE } from './access.ts';
+
 /**
  * The one catalogue of failures the domain can report. Each carries the HTTP status it maps to, so the single
  * error handler in `http/error-handler.ts` never needs to know about individual cases.
@@ -96,6 +98,16 @@ export const errors = {
   badCredentials: () => new DomainError('bad_credentials', 'Bad credentials'),
   forbidden: () => new DomainError('forbidden', 'Forbidden'),
   cannotResetPassword: () => new DomainError('forbidden', "You can't reset password for this user."),
+  sessionNotFound: () => new DomainError('not_found', 'Session not found'),
+  groupNotFound: (id: string) => new DomainError('not_found', `Group ${id} not found.`),
+  groupExists: (name: string) => new DomainError('conflict', `Group ${name} already exists.`),
+  /** No admin key is configured, so this key is what stands between the operators and a lockout. */
+  lastAdminKey: () =>
+    new DomainError(
+      'conflict',
+      `This is the last active ${ADMIN_ROLE} key and no admin key is configured: mint another ${ADMIN_ROLE} key first, or set GATEHOUSE_ADMIN_KEY.`,
+    ),
+  signInAgain: () => new DomainError('forbidden', 'Sign in again to change your password.'),
   userNotFound: (id: string) => new DomainError('not_found', `User ${id} not found.`),
   userExists: (email: string) => new DomainError('conflict', `User ${email} already exists.`),
   unknownRole: (role: string) => new DomainError('bad_request', `Role ${role} does not exist.`),

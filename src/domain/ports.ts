@@ -5,15 +5,41 @@ import type { AssignableRole } from './access.ts';
  * Services receive these as arguments, so tests can hand in whatever they like without module mocking.
  */
 
+export interface GroupRef {
+  id: string;
+  name: string;
+  roles: AssignableRole[];
+}
+
 export interface User {
   id: string;
   email: string;
   firstName: string | null;
   lastName: string | null;
+  /** The user's own roles (what an administrator assigned); `effectiveRoles()` adds their groups'. */
   roles: AssignableRole[];
+  /** The groups the user belongs to, with the roles each carries. */
+  groups: GroupRef[];
   passwordTemporary: boolean;
   tokenVersion: number;
+  enabled: boolean;
   createdAt: number;
+  updatedAt: number;
+}
+
+export interface UserChanges {
+  email?: string;
+  firstName?: string | null;
+  lastName?: string | null;
+  roles?: AssignableRole[];
+  enabled?: boolean;
+}
+
+export interface UserFilters {
+  /** Holds this role, directly or through a group. */
+  role?: AssignableRole | undefined;
+  groupId?: string | undefined;
+  enabled?: boolean | undefined;
 }
 
 export interface UserCredentials extends User {
@@ -37,6 +63,7 @@ export type SortOrder = 'asc' | 'desc';
 export interface UserSearch {
   /** Lower-cased, non-empty, whitespace-free terms; every one must match. Empty array: every user. */
   terms: string[];
+  filters?: UserFilters;
   sort: SortOrder;
   limit: number;
   offset: number;
@@ -46,6 +73,8 @@ export interface UserStore {
   /** Inserts the user and their roles in one transaction. */
   insert(user: NewUser): Promise<'inserted' | 'email_taken'>;
   findById(id: string): Promise<User | undefined>;
+  /** The users with these ids that exist, in the order given. */
+  findByIds(ids: string[]): Promise<User[]>;
   findCredentialsByEmail(email: string): Promise<UserCredentials | undefined>;
   emailTaken(email: string): Promise<boolean>;
   /** Deletes the user with their roles and tokens; returns what was deleted. */
@@ -53,6 +82,12 @@ export interface UserStore {
   /** Sets a new password hash and bumps the token version, ending every older token. False: no such user. */
   setPassword(id: string, passwordHash: string, temporary: boolean, at: number): Promise<boolean>;
   search(query: UserSearch): Promise<User[]>;
+  count(query: Pick<UserSearch, 'terms' | 'filters'>): Promise<number>;
+  /**
+   * Applies the changes in one transaction. Disabling bumps the token version, so every token and session of the
+   * user ends (and enabling again does not bring them back).
+   */
+  update(id: string, changes: UserChanges, at: number): Promise<'updated' | 'not_found' | 'email_taken'>;
 }
 
 export interface ApiKey {
@@ -60,9 +95,14 @@ export interface ApiKey {
   prefix: string;
   description: string | null;
   roles: AssignableRole[];
+  /** False once deactivated. An expired key keeps `isActive` but authenticates nothing. */
   isActive: boolean;
   createdAt: number;
   deactivatedAt: number | null;
+  /** From when on the key no longer authenticates (epoch ms); absent: it never expires. */
+  expiresAt?: number | undefined;
+  /** When the key last authenticated, as recorded (at most once a minute per process); absent: never. */
+  lastUsedAt?: number | undefined;
 }
 
 export interface NewApiKey {
@@ -72,15 +112,38 @@ export interface NewApiKey {
   description: string | null;
   roles: AssignableRole[];
   createdAt: number;
+  /** Absent: the key never expires. */
+  expiresAt?: number | undefined;
+}
+
+/** A place in the creation order of API keys (createdAt, then id): where a page of keys continues. */
+export interface ApiKeyPosition {
+  createdAt: number;
+  id: string;
 }
 
 export interface ApiKeyStore {
-  /** Inserts unless `maxActive` keys are already active (checked in the same transaction). */
+  /**
+   * Inserts unless `maxActive` keys are already active and unexpired at `key.createdAt` (checked in the same
+   * transaction).
+   */
   insert(key: NewApiKey, maxActive: number): Promise<'inserted' | 'limit_reached'>;
+  /** Every key, in creation order (createdAt, then id). */
   list(): Promise<ApiKey[]>;
+  /** Up to `limit` keys in creation order, from just after `after` (from the first key when null). */
+  listPage(after: ApiKeyPosition | null, limit: number): Promise<ApiKey[]>;
   findById(id: string): Promise<ApiKey | undefined>;
+  /** The key with this hash unless it was deactivated; expired or not (whether it is still valid is the caller's call). */
   findActiveBySecretHash(secretHash: string): Promise<ApiKey | undefined>;
   deactivate(id: string, at: number): Promise<ApiKey | undefined>;
+  /**
+   * Like `deactivate`, unless the key is the last active key, unexpired at `at`, that holds `role`: then nothing
+   * changes and the answer is 'last_holder'. The check and the change share one transaction (under a lock on
+   * PostgreSQL), so two concurrent calls cannot each deactivate one of the last two holders.
+   */
+  deactivateUnlessLastHolder(id: string, at: number, role: AssignableRole): Promise<ApiKey | undefined | 'last_holder'>;
+  /** Records that the key authenticated at `at`; a later time already recorded is kept. */
+  recordUse(id: string, at: number): Promise<void>;
   count(): Promise<number>;
 }
 

@@ -47,6 +47,12 @@ export function createPrincipalCache(opts: { ttlMs: number; maxEntries: number; 
       generation += 1;
       for (const [digest, entry] of entries) if (entry.principal.id === principalId) entries.delete(digest);
     },
+
+    /** Forgets everything: a change that touches many principals at once (a group's roles). */
+    revokeAll(): void {
+      generation += 1;
+      entries.clear();
+    },
   };
 }
 
@@ -55,4 +61,6 @@ export type PrincipalCache = ReturnType<typeof createPrincipalCache>;
 /** What services tell when a principal's credentials stop being valid. */
 export interface Revocations {
   revoked(principalId: string): void;
+  /** Many principals changed at once (a group's roles or members); optional where nothing is cached. */
+  revokedAll?(): void;
 }

@@ -5,6 +5,7 @@ import type { CachedPrincipal, Revocations } from './principal-cache.ts';
 import type { AccessClaims, Clock, LockoutPolicy, LoginFailureStore, PasswordHasher, RefreshTokenStore, TokenSigner, User, UserCredentials, UserStore } from './ports.ts';
 import type { LoginSessionStore, OAuthClient } from './sign-in-ports.ts';
 import type { TokenIssuer, TokenResponse } from './token-issuer.ts';
+import { effectiveRoles } from './users.ts';
 
 export { REFRESH_TOKEN_PREFIX, type TokenResponse } from './token-issuer.ts';
 
@@ -48,7 +49,8 @@ export function createSessionService(deps: SessionDeps) {
     const [state, user] = await Promise.all([failures.state(email, now), users.findCredentialsByEmail(email)]);
     const matches = await hasher.verify(user?.passwordHash ?? deps.dummyHash, password);
     const locked = state.lockedUntil !== null && state.lockedUntil > now;
-    if (!user || !matches || locked) {
+    // A disabled user gets the wrong-password answer after the same work: nobody learns who is disabled.
+    if (!user || !matches || locked || !user.enabled) {
       // Recorded even while locked (the lock itself is not extended), so a locked account does the same database
       // work as a wrong password and cannot be told apart by timing.
       await failures.recordFailure(email, now, policy.lockout);
@@ -62,9 +64,9 @@ export function createSessionService(deps: SessionDeps) {
   /** Sets the user's own, permanent password; every older token and session of the user dies. */
   async function setOwnPassword(user: User, newPassword: string, field: string, current?: string): Promise<User> {
     const problem = checkPassword(newPassword);
-    if (problem) throw new ValidationError([valueError(['body', field], newPassword, problem)]);
+    if (problem) throw new ValidationError([valueError([field], newPassword, problem)]);
     if (current !== undefined && newPassword === current) {
-      throw new ValidationError([valueError(['body', field], newPassword, 'New password must differ from the current password')]);
+      throw new ValidationError([valueError([field], newPassword, 'New password must differ from the current password')]);
     }
     const hash = await hasher.hash(newPassword);
     if (!(await users.setPassword(user.id, hash, false, clock.now()))) throw errors.invalidLogin();
@@ -85,7 +87,7 @@ export function createSessionService(deps: SessionDeps) {
       users.findById(claims.sub),
       claims.gid === undefined ? true : loginSessions.grantActive(claims.gid, clock.now()),
     ]);
-    if (!user || !active || user.tokenVersion !== claims.ver) return undefined;
+    if (!user || !active || !user.enabled || user.tokenVersion !== claims.ver) return undefined;
     return { claims, user };
   }
 
@@ -134,7 +136,7 @@ export function createSessionService(deps: SessionDeps) {
         loginSessions.find(grant.sessionId),
         loginSessions.grantActive(grant.id, now),
       ]);
-      if (!user || !session || !active || user.tokenVersion !== record.tokenVersion) throw errors.invalidRefreshToken();
+      if (!user || !session || !active || !user.enabled || user.tokenVersion !== record.tokenVersion) throw errors.invalidRefreshToken();
       if (!(await refreshTokens.markUsed(record.id, now))) throw errors.invalidRefreshToken();
       return issuer.issue(user, { session, grant, refresh: true, nonce: null });
     },
@@ -142,9 +144,9 @@ export function createSessionService(deps: SessionDeps) {
     /** Sets a permanent password from a temporary or current one; every older token of the user dies. */
     async changePassword(username: string, currentPassword: string, newPassword: string): Promise<TokenResponse> {
       const problem = checkPassword(newPassword);
-      if (problem) throw new ValidationError([valueError(['body', 'new_password'], newPassword, problem)]);
+      if (problem) throw new ValidationError([valueError(['new_password'], newPassword, problem)]);
       if (newPassword === currentPassword) {
-        throw new ValidationError([valueError(['body', 'new_password'], newPassword, 'New password must differ from the current password')]);
+        throw new ValidationError([valueError(['new_password'], newPassword, 'New password must differ from the current password')]);
       }
       const user = await verifyPassword(username, currentPassword);
       return newLogin(await setOwnPassword(user, newPassword, 'new_password'));
@@ -170,7 +172,7 @@ export function createSessionService(deps: SessionDeps) {
         principal: {
           kind: 'user',
           id: user.id,
-          roles: user.roles,
+          roles: effectiveRoles(user),
           email: user.email,
           firstName: user.firstName,
           lastName: user.lastName,

@@ -54,6 +54,35 @@ export interface LoginSession {
   endedAt: number | null;
 }
 
+/** One use of a session (a refresh-token grant in it, a request with one of its access tokens): when and from where. */
+export interface SessionUse {
+  at: number;
+  clientIp: string | null;
+  userAgent: string | null;
+}
+
+/** A live session as its user and administrators see it (GET /users/{id}/sessions). */
+export interface SessionSummary extends LoginSession {
+  /** A browser's single sign-on session (it has a cookie), or a token-only login (password grant). */
+  kind: 'browser' | 'token';
+  /** The last recorded use, null before the first; recorded at most once a minute per session and replica. */
+  lastUsedAt: number | null;
+  clientIp: string | null;
+  userAgent: string | null;
+  /** The clients that hold an unrevoked grant in the session, in the order they got it. */
+  clientIds: string[];
+}
+
+export interface SessionPageQuery {
+  userId: string;
+  /** The user's current token version: a session signed in under an older one is dead (password changed). */
+  tokenVersion: number;
+  now: number;
+  limit: number;
+  /** Keyset paging, newest first: only sessions strictly older than this one. */
+  after?: { createdAt: number; id: string };
+}
+
 export interface Grant {
   /** Also the family id of the grant's refresh tokens. */
   id: string;
@@ -79,6 +108,16 @@ export interface LoginSessionStore {
   revokeGrant(id: string, at: number): Promise<void>;
   /** True when the grant is not revoked and its session neither ended nor expired: checked on every request. */
   grantActive(id: string, now: number): Promise<boolean>;
+  /**
+   * The user's live sessions, newest first (created_at, then id, descending): not ended, not expired, signed in
+   * under the user's current token version, and — for a token-only login, which has no expiry of its own — holding
+   * an unrevoked grant with an unexpired, unrevoked refresh token.
+   */
+  listLive(query: SessionPageQuery): Promise<SessionSummary[]>;
+  /** Ends every session of the user that has not ended yet, as `end` does for one. */
+  endAll(userId: string, at: number): Promise<void>;
+  /** Records a use of a session that has not ended (an older use never overwrites a newer one). */
+  recordUse(id: string, use: SessionUse): Promise<void>;
 }
 
 export interface AuthorizationCode {

@@ -61,7 +61,7 @@ export function createSignInService(deps: SignInDeps) {
     const session = await loginSessions.findByCookieHash(secrets.digest(sessionSecret));
     if (!session || session.endedAt !== null || session.expiresAt <= clock.now()) return undefined;
     const user = await users.findById(session.userId);
-    if (!user || user.tokenVersion !== session.tokenVersion) return undefined;
+    if (!user || !user.enabled || user.tokenVersion !== session.tokenVersion) return undefined;
     return { session, user };
   }
 
@@ -207,7 +207,7 @@ export function createSignInService(deps: SignInDeps) {
       }
       const session = await loginSessions.find(record.sessionId);
       const user = session ? await users.findById(session.userId) : undefined;
-      if (!session || !user || session.endedAt !== null || session.expiresAt <= now || user.tokenVersion !== session.tokenVersion) {
+      if (!session || !user || !user.enabled || session.endedAt !== null || session.expiresAt <= now || user.tokenVersion !== session.tokenVersion) {
         throw new OAuthError('invalid_grant', 'The sign-in behind this code has ended');
       }
       const grant = issuer.newGrant(session, client.clientId, record.scope);

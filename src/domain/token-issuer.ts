@@ -1,6 +1,7 @@
 import { uuidv7 } from './ids.ts';
 import type { Clock, RefreshTokenStore, TokenSigner, User } from './ports.ts';
 import type { Grant, LoginSession, LoginSessionStore } from './sign-in-ports.ts';
+import { effectiveRoles } from './users.ts';
 
 export const REFRESH_TOKEN_PREFIX = 'grt_';
 
@@ -16,7 +17,8 @@ export interface TokenResponse {
 
 /**
  * The user claims in access tokens, ID tokens and userinfo (CONTRACT.md §4a): the ones the seed's system read from
- * Keycloak's tokens (`email`, `given_name`, `family_name`, `realm_access.roles`) and their standard companions.
+ * Keycloak's tokens (`email`, `given_name`, `family_name`, `realm_access.roles`: the effective roles, own and
+ * groups') and their standard companions.
  * `email_verified` is false: Gatehouse never proves that anybody receives mail at the address an administrator typed.
  */
 export function profileClaims(user: User): Record<string, unknown> {
@@ -28,7 +30,7 @@ export function profileClaims(user: User): Record<string, unknown> {
     ...(user.lastName !== null ? { family_name: user.lastName } : {}),
     ...(name !== '' ? { name } : {}),
     preferred_username: user.email,
-    realm_access: { roles: [...user.roles] },
+    realm_access: { roles: effectiveRoles(user) },
   };
 }
 
@@ -94,7 +96,7 @@ export function createTokenIssuer(deps: TokenIssuerDeps) {
       const { token, expiresIn } = await signer.sign({
         sub: user.id,
         ver: user.tokenVersion,
-        roles: user.roles,
+        roles: effectiveRoles(user),
         jti: uuidv7(now),
         gid: grant.id,
         ...(grant.scope !== '' ? { scope: grant.scope } : {}),

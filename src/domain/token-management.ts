@@ -38,7 +38,7 @@ export function createTokenManagement(deps: TokenManagementDeps) {
     const grant = await loginSessions.findGrant(record.familyId);
     if (!grant || !(await loginSessions.grantActive(grant.id, now))) return undefined;
     const user = await users.findById(record.userId);
-    if (!user || user.tokenVersion !== record.tokenVersion) return undefined;
+    if (!user || !user.enabled || user.tokenVersion !== record.tokenVersion) return undefined;
     return { record, grant, user };
   }
 

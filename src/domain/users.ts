@@ -1,11 +1,11 @@
-import { firstUnknownRole, hasPermission, normaliseRoles, roleView, type RoleView } from './access.ts';
+import { firstUnknownRole, hasPermission, normaliseRoles, ROLES, type AssignableRole } from './access.ts';
 import { emailProblem, normaliseEmail } from './email.ts';
 import { errors, valueError, ValidationError, type FieldProblem } from './errors.ts';
 import { uuidv7 } from './ids.ts';
 import { checkPassword } from './password-policy.ts';
 import type { Revocations } from './principal-cache.ts';
 import type { Principal } from './principal.ts';
-import type { Clock, PasswordHasher, SortOrder, User, UserStore } from './ports.ts';
+import type { Clock, LoginFailureStore, PasswordHasher, SortOrder, User, UserChanges, UserFilters, UserStore } from './ports.ts';
 
 export interface CreateUserInput {
   email: string;
@@ -16,29 +16,34 @@ export interface CreateUserInput {
   lastName: string | null;
 }
 
-/** The seed's `UserResponse`. */
-export interface UserView {
-  id: string;
-  email: string;
-  first_name: string | null;
-  last_name: string | null;
-  roles: RoleView[];
+/** What `PATCH /users/{id}` may change; absent fields stay as they are. */
+export interface UpdateUserInput {
+  email?: string;
+  firstName?: string | null;
+  lastName?: string | null;
+  roles?: string[];
+  enabled?: boolean;
 }
 
-export function userView(user: User): UserView {
-  return {
-    id: user.id,
-    email: user.email,
-    first_name: user.firstName,
-    last_name: user.lastName,
-    roles: user.roles.map(roleView),
-  };
+/** A user with their lockout state, as every user-facing view needs it. */
+export interface UserRecord {
+  user: User;
+  /** Until when sign-in is locked after failed attempts (epoch ms), or null. */
+  lockedUntil: number | null;
 }
 
-/** 422 at `loc` when the password breaks the policy; the one check create, reset and change all use. */
-export function assertPasswordAcceptable(password: string, loc: (string | number)[]): void {
+const ROLE_ORDER = Object.keys(ROLES);
+
+/** The user's own roles and their groups' roles: what permission checks, tokens and `/users/me` use. */
+export function effectiveRoles(user: User): AssignableRole[] {
+  const all = new Set<AssignableRole>([...user.roles, ...user.groups.flatMap((g) => g.roles)]);
+  return [...all].sort((a, b) => ROLE_ORDER.indexOf(a) - ROLE_ORDER.indexOf(b));
+}
+
+/** 422 at `field` when the password breaks the policy; the one check create, reset and change all use. */
+export function assertPasswordAcceptable(password: string, field: string): void {
   const problem = checkPassword(password);
-  if (problem) throw new ValidationError([valueError(loc, password, problem)]);
+  if (problem) throw new ValidationError([valueError([field], password, problem)]);
 }
 
 /** Route-level rule of §3.3: admins reset anyone, a user only themselves, nobody else. Runs before validation. */
@@ -51,6 +56,13 @@ export interface SearchInput {
   sort: SortOrder;
   pageSize: number;
   page: number;
+  filters?: SearchFilterInput;
+}
+
+export interface SearchFilterInput {
+  role?: string | undefined;
+  groupId?: string | undefined;
+  enabled?: boolean | undefined;
 }
 
 /** More terms than this are refused (422): each one is a separate index lookup and a filter on every row. */
@@ -62,27 +74,58 @@ export function searchTerms(searchString: string | undefined): string[] {
   if (trimmed === '') return [];
   const terms = [...new Set(trimmed.toLowerCase().split(/\s+/u))];
   if (terms.length > MAX_SEARCH_TERMS) {
-    throw new ValidationError([
-      valueError(['query', 'search_string'], searchString, `at most ${MAX_SEARCH_TERMS} search terms are allowed`),
-    ]);
+    throw new ValidationError([valueError(['search_string'], searchString, `at most ${MAX_SEARCH_TERMS} search terms are allowed`)]);
   }
   return terms;
+}
+
+function filtersOf(input: SearchFilterInput | undefined): UserFilters | undefined {
+  if (!input) return undefined;
+  const { role, groupId, enabled } = input;
+  if (role !== undefined && firstUnknownRole([role]) !== undefined) throw errors.unknownRole(role);
+  return { role: role as AssignableRole | undefined, groupId, enabled };
 }
 
 // Beyond this offset no database holds rows; answering [] directly keeps absurd page numbers cheap and safe.
 const MAX_OFFSET = 2 ** 53;
 
-export function createUserService(deps: { users: UserStore; hasher: PasswordHasher; clock: Clock; revocations: Revocations }) {
-  const { users, hasher, clock, revocations } = deps;
+export interface UserServiceDeps {
+  users: UserStore;
+  hasher: PasswordHasher;
+  clock: Clock;
+  revocations: Revocations;
+  failures: LoginFailureStore;
+  /** How recent a sign-in must be for a user to set their own password with an access token (ms). */
+  reauthWindowMs: number;
+}
+
+export function createUserService(deps: UserServiceDeps) {
+  const { users, hasher, clock, revocations, failures } = deps;
+
+  async function withLock(user: User): Promise<UserRecord> {
+    const state = await failures.state(user.email, clock.now());
+    const now = clock.now();
+    return { user, lockedUntil: state.lockedUntil !== null && state.lockedUntil > now ? state.lockedUntil : null };
+  }
+
+  async function withLocks(list: User[]): Promise<UserRecord[]> {
+    return Promise.all(list.map(withLock));
+  }
+
+  async function find(id: string): Promise<User> {
+    const user = await users.findById(id);
+    if (!user) throw errors.userNotFound(id);
+    return user;
+  }
 
   return {
-    async create(input: CreateUserInput): Promise<User> {
+    async create(input: CreateUserInput): Promise<UserRecord> {
       const email = normaliseEmail(input.email);
       const problems: FieldProblem[] = [];
       const emailIssue = emailProblem(email);
-      if (emailIssue) problems.push(valueError(['body', 'email'], input.email, emailIssue));
+      if (emailIssue) problems.push(valueError(['email'], input.email, emailIssue));
       const passwordIssue = checkPassword(input.password);
-      if (passwordIssue) problems.push(valueError(['body', 'password'], input.password, passwordIssue));
+      if (passwordIssue) problems.push(valueError(['password'], input.password, passwordIssue));
       if (problems.length > 0) throw new ValidationError(problems);
 
       const unknown = firstUnknownRole(input.roles);
@@ -103,37 +146,85 @@ export function createUserService(deps: { users: UserStore; hasher: PasswordHash
         createdAt: now,
       };
       if ((await users.insert(user)) === 'email_taken') throw errors.userExists(email);
-      return { ...user, tokenVersion: 0 };
+      const { passwordHash: _hash, ...created } = user;
+      return { user: { ...created, groups: [], tokenVersion: 0, enabled: true, updatedAt: now }, lockedUntil: null };
     },
 
-    async delete(id: string): Promise<User> {
+    get: async (id: string): Promise<UserRecord> => withLock(await find(id)),
+
+    /** The users with these ids (in that order), for lists that hold user ids (group members). */
+    getMany: async (ids: string[]): Promise<UserRecord[]> => withLocks(await users.findByIds(ids)),
+
+    /** Changes names, email, own roles and enabled in one transaction; answers with the updated user. */
+    async update(id: string, input: UpdateUserInput): Promise<UserRecord> {
+      const changes: UserChanges = {};
+      if (input.email !== undefined) {
+        const email = normaliseEmail(input.email);
+        const problem = emailProblem(email);
+        if (problem) throw new ValidationError([valueError(['email'], input.email, problem)]);
+        changes.email = email;
+      }
+      if (input.roles !== undefined) {
+        const unknown = firstUnknownRole(input.roles);
+        if (unknown !== undefined) throw errors.unknownRole(unknown);
+        changes.roles = normaliseRoles(input.roles);
+      }
+      if (input.firstName !== undefined) changes.firstName = input.firstName;
+      if (input.lastName !== undefined) changes.lastName = input.lastName;
+      if (input.enabled !== undefined) changes.enabled = input.enabled;
+      const outcome = await users.update(id, changes, clock.now());
+      if (outcome === 'not_found') throw errors.userNotFound(id);
+      if (outcome === 'email_taken') throw errors.userExists(changes.email!);
+      // Roles or enabled changed: what this process remembers of the user's credentials is out of date.
+      revocations.revoked(id);
+      return withLock(await find(id));
+    },
+
+    async delete(id: string): Promise<UserRecord> {
       const deleted = await users.delete(id);
       if (!deleted) throw errors.userNotFound(id);
       revocations.revoked(id);
-      return deleted;
+      return { user: deleted, lockedUntil: null };
+    },
+
+    /** Lifts a lockout from failed sign-ins. */
+    async unlock(id: string): Promise<UserRecord> {
+      const user = await find(id);
+      await failures.clear(user.email);
+      return { user, lockedUntil: null };
     },
 
     /**
-     * §3.3: an admin resetting someone else's password makes it temporary; a user resetting their own makes it
-     * permanent. Either way the token version moves, so every older token dies on its next use.
+     * §3.3: an admin resetting someone else's password makes it temporary (and lifts a lockout); a user resetting
+     * their own makes it permanent, but only with a recent sign-in, so a stolen access token is not a stolen account.
+     * Either way the token version moves, so every older token dies on its next use.
      */
     async resetPassword(caller: Principal, id: string, password: string): Promise<{ id: string; temporary: boolean }> {
-      assertPasswordAcceptable(password, ['body', 'password']);
+      assertPasswordAcceptable(password, 'password');
       const own = caller.kind === 'user' && caller.id === id;
-      if (!own && !hasPermission(caller.roles, 'users:write')) throw errors.cannotResetPassword();
-      if (!(await users.findById(id))) throw errors.userNotFound(id);
+      const admin = hasPermission(caller.roles, 'users:write');
+      if (!own && !admin) throw errors.cannotResetPassword();
+      // Administrators too: their own password is self-service like anyone's.
+      if (own && (caller.authTime === undefined || clock.now() - caller.authTime > deps.reauthWindowMs)) throw errors.signInAgain();
+      const user = await find(id);
       const passwordHash = await hasher.hash(password);
       const temporary = !own;
       if (!(await users.setPassword(id, passwordHash, temporary, clock.now()))) throw errors.userNotFound(id);
+      if (!own) await failures.clear(user.email);
       revocations.revoked(id);
       return { id, temporary };
     },
 
-    async search(input: SearchInput): Promise<User[]> {
+    async search(input: SearchInput): Promise<UserRecord[]> {
       const terms = searchTerms(input.searchString);
+      const filters = filtersOf(input.filters);
       const offset = input.page * input.pageSize;
       if (offset >= MAX_OFFSET) return [];
-      return users.search({ terms, sort: input.sort, limit: input.pageSize, offset });
+      return withLocks(await users.search({ terms, filters, sort: input.sort, limit: input.pageSize, offset }));
+    },
+
+    async count(input: { searchString: string | undefined; filters?: SearchFilterInput }): Promise<number> {
+      return users.count({ terms: searchTerms(input.searchString), filters: filtersOf(input.filters) });
     },
   };
 }

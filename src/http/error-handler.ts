@@ -25,6 +25,17 @@ function redact(value: unknown, depth = 0): unknown {
   );
 }
 
+const PARTS = ['body', 'query', 'path'];
+
+/**
+ * The domain names fields, not where they came from; a request's problems are located where its input is: the body
+ * of a write, the query string of a read.
+ */
+function located(request: FastifyRequest, problems: FieldProblem[]): FieldProblem[] {
+  const part = request.method === 'GET' || request.method === 'HEAD' ? 'query' : 'body';
+  return problems.map((p) => (PARTS.includes(String(p.loc[0])) ? p : { ...p, loc: [part, ...p.loc] }));
+}
+
 function sendProblems(reply: FastifyReply, problems: FieldProblem[]) {
   const safe = problems.map((p) => {
     const field = p.loc.at(-1);
@@ -51,7 +62,7 @@ const FRAMEWORK_ERRORS: Record<string, [number, string]> = {
  */
 export function registerErrorHandling(app: FastifyInstance, isDatabaseUnavailable: (err: unknown) => boolean): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    if (error instanceof ValidationError) return sendProblems(reply, error.problems);
+    if (error instanceof ValidationError) return sendProblems(reply, located(request, error.problems));
     if (error instanceof OAuthError) {
       if (error.oauthCode === 'invalid_client') reply.header('www-authenticate', 'Basic realm="gatehouse"');
       return reply.code(error.httpStatus).send({ error: error.oauthCode, error_description: error.message });

@@ -28,16 +28,33 @@ export const AuthUserRole = Type.Object(
   { title: 'AuthUserRole' },
 );
 
+export const GroupRefResponse = Type.Object({ id: Type.String(), name: Type.String() }, { title: 'GroupRef' });
+
+const Timestamp = Type.String({ format: 'date-time' });
+
+/** The seed's `UserResponse`; `enabled` and the fields after it are additions the seed's clients ignore. */
 export const UserResponse = Type.Object(
   {
     id: Type.String(),
     email: Type.String(),
     first_name: Type.Union([Type.String(), Type.Null()]),
     last_name: Type.Union([Type.String(), Type.Null()]),
-    roles: Type.Array(AuthUserRole),
+    roles: Type.Array(AuthUserRole, { description: "The user's own roles (their groups' roles come on top: see groups)." }),
+    enabled: Type.Boolean({ description: 'False: the user cannot sign in and no token of theirs works.' }),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    locked_until: Type.Union([Timestamp, Type.Null()], { description: 'Sign-in is locked after failed attempts until then.' }),
+    groups: Type.Array(GroupRefResponse),
   },
   { title: 'UserResponse' },
 );
+
+/** The optional filters of `GET /users` and `GET /users/count`. */
+export const UserFilterQuery = {
+  role: Type.Optional(Type.String({ maxLength: 100, description: 'Only users holding this role, directly or through a group.' })),
+  group: Type.Optional(Type.String({ maxLength: 100, description: 'Only members of this group (its id).' })),
+  enabled: Type.Optional(Type.Boolean({ description: 'Only enabled (true) or disabled (false) users.' })),
+};
 
 export const RoleNames = (maxItems: number) => Type.Array(Type.String({ maxLength: 100 }), { maxItems });
 

@@ -1,5 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { chmodSync, closeSync, existsSync, fchmodSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { dirname, resolve, sep } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
@@ -67,8 +67,60 @@ function withStatementCache(native: SQLite.Database): SQLite.Database {
   });
 }
 
+/** The mode of a database file and directory Gatehouse creates: they hold password hashes and signing keys. */
+export const SQLITE_FILE_MODE = 0o600;
+export const SQLITE_DIR_MODE = 0o700;
+
+/** Creates the missing directories of `dir`, each owner-only (exactly, whatever the umask); existing ones are left alone. */
+function makeDirectory(dir: string): void {
+  const first = mkdirSync(dir, { recursive: true, mode: SQLITE_DIR_MODE });
+  if (first === undefined) return;
+  // mkdir applied the umask: set the mode exactly on every directory this call made, from `dir` up to `first`.
+  const top = resolve(first);
+  for (let d = resolve(dir); d === top || d.startsWith(top + sep); d = dirname(d)) {
+    chmodSync(d, SQLITE_DIR_MODE);
+    if (d === top) break;
+  }
+}
+
+/**
+ * Creates the database file, owner-only, unless it exists (O_EXCL: the check and the creation are one step, and a
+ * file that exists keeps its mode). True when this call created it. SQLite accepts an empty file as a new database,
+ * and creates its -wal and -shm files with the database file's mode.
+ */
+function createPrivateFile(path: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, 'wx', SQLITE_FILE_MODE);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+  try {
+    fchmodSync(fd, SQLITE_FILE_MODE); // exactly, whatever the umask
+  } finally {
+    closeSync(fd);
+  }
+  return true;
+}
+
+/** The permission bits of an existing SQLite file when group or others may read or write it; null otherwise. */
+export function looseSqliteFileMode(path: string): number | null {
+  if (path === ':memory:' || path === '') return null;
+  try {
+    const mode = statSync(path).mode & 0o777;
+    return mode & 0o066 ? mode : null;
+  } catch {
+    return null;
+  }
+}
+
 export function openSqlite(path: string): Database {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  let created = false;
+  if (path !== ':memory:' && path !== '') {
+    makeDirectory(dirname(path));
+    created = createPrivateFile(path);
+  }
   const native = new SQLite(path);
   // WAL lets readers run beside the writer; NORMAL sync is durable across process crashes (only an OS crash can
   // lose the last commits); the busy timeout covers a second process (`gatehouse migrate`) briefly holding a lock.
@@ -76,6 +128,11 @@ export function openSqlite(path: string): Database {
   native.pragma('synchronous = NORMAL');
   native.pragma('foreign_keys = ON');
   native.pragma('busy_timeout = 5000');
+  if (created) {
+    // SQLite gives the -wal and -shm files the database file's mode when it creates them; files left behind by an
+    // earlier database of the same name are brought into line with the new one.
+    for (const suffix of ['-wal', '-shm']) if (existsSync(path + suffix)) chmodSync(path + suffix, SQLITE_FILE_MODE);
+  }
   const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: withStatementCache(native) }) });
   return {
     db,
@@ -115,6 +172,71 @@ function pgUnavailable(err: unknown): boolean {
   if (PG_UNAVAILABLE_CODES.has(code) || code.startsWith('08')) return true;
   const message = typeof e?.message === 'string' ? e.message : '';
   return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connect ECONNREFUSED/i.test(message);
+}
+
+/** `host:port` of a postgres:// URL, for messages: never its user name or password. */
+export function postgresAddress(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return 'DATABASE_URL';
+  }
+  const host = parsed.hostname || parsed.searchParams.get('host') || 'localhost';
+  return `${host}:${parsed.port || '5432'}`;
+}
+
+/** `text` with the password of `url` (as written and decoded) blotted out. */
+export function withoutPassword(text: string, url: string | undefined): string {
+  if (!url) return text;
+  let password = '';
+  try {
+    password = new URL(url).password;
+  } catch {
+    return text;
+  }
+  if (password === '') return text;
+  let decoded = password;
+  try {
+    decoded = decodeURIComponent(password);
+  } catch {
+    // keep it as written
+  }
+  return [password, decoded].reduce((out, secret) => out.split(secret).join('***'), text);
+}
+
+const CONNECT_FAILURES: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ETIMEDOUT: 'timed out',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ENOTFOUND: 'host name not found',
+  EAI_AGAIN: 'host name lookup failed',
+  EAI_FAIL: 'host name lookup failed',
+  ENOENT: 'no such socket',
+};
+
+/**
+ * One line naming DATABASE_URL for an error met while connecting to PostgreSQL at start, e.g. "DATABASE_URL: cannot
+ * reach the database at 127.0.0.1:1 (connection refused)". Never contains the password.
+ */
+export function describeConnectError(url: string, err: unknown): string {
+  const at = postgresAddress(url);
+  const e = err as { code?: unknown; message?: unknown; errors?: unknown } | null;
+  // Node reports a failed connection to every address of a name as an AggregateError; its parts carry the codes.
+  const first = Array.isArray(e?.errors) ? (e.errors[0] as { code?: unknown } | undefined) : undefined;
+  const code = typeof e?.code === 'string' ? e.code : typeof first?.code === 'string' ? first.code : '';
+  const message = typeof e?.message === 'string' ? e.message : String(err);
+  const clean = (text: string) => withoutPassword(text, url).replace(/\s+/g, ' ').trim();
+  if (CONNECT_FAILURES[code]) return `DATABASE_URL: cannot reach the database at ${at} (${CONNECT_FAILURES[code]})`;
+  if (/timeout|timed out/i.test(message)) return `DATABASE_URL: cannot reach the database at ${at} (timed out)`;
+  if (/^Connection terminated/i.test(message)) return `DATABASE_URL: cannot reach the database at ${at} (the connection was closed)`;
+  // The server answered but refused: authentication (class 28), no such database (3D000), too many clients, …
+  if (code.startsWith('28') || code === '3D000' || code === '53300' || code.startsWith('57P')) {
+    return `DATABASE_URL: the database at ${at} refused the connection (${clean(message)})`;
+  }
+  return `DATABASE_URL: cannot use the database at ${at} (${clean(message) || code || 'unknown error'})`;
 }
 
 export function openPostgres(url: string, opts: PostgresOptions): Database {

@@ -1,5 +1,5 @@
-import type { Kysely, Selectable } from 'kysely';
-import type { Grant, LoginSession, LoginSessionStore } from '../domain/sign-in-ports.ts';
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { Grant, LoginSession, LoginSessionStore, SessionSummary } from '../domain/sign-in-ports.ts';
 import type { GrantsTable, LoginSessionsTable, Schema } from './schema.ts';
 
 const SESSION_COLUMNS = ['id', 'user_id', 'token_version', 'auth_time', 'created_at', 'expires_at', 'ended_at'] as const;
@@ -108,6 +108,92 @@ export function createLoginSessionStore(db: Kysely<Schema>): LoginSessionStore {
         .where('login_sessions.expires_at', '>', now)
         .executeTakeFirst();
       return row !== undefined;
+    },
+
+    async listLive({ userId, tokenVersion, now, limit, after }) {
+      let query = db
+        .selectFrom('login_sessions as s')
+        .select(['s.id', 's.user_id', 's.token_version', 's.auth_time', 's.created_at', 's.expires_at', 's.ended_at'])
+        .select(['s.cookie_hash', 's.last_used_at', 's.client_ip', 's.user_agent'])
+        .where('s.user_id', '=', userId)
+        .where('s.ended_at', 'is', null)
+        .where('s.expires_at', '>', now)
+        .where('s.token_version', '=', tokenVersion)
+        .where((eb) =>
+          eb.or([
+            eb('s.cookie_hash', 'is not', null),
+            // A token-only login never expires by itself: it is alive while one of its refresh tokens is.
+            eb.exists(
+              eb
+                .selectFrom('grants as g')
+                .innerJoin('refresh_tokens as r', 'r.family_id', 'g.id')
+                .select(sql.lit(1).as('one'))
+                .whereRef('g.session_id', '=', 's.id')
+                .where('g.revoked_at', 'is', null)
+                .where('r.revoked_at', 'is', null)
+                .where('r.expires_at', '>', now),
+            ),
+          ]),
+        );
+      if (after) {
+        query = query.where((eb) =>
+          eb.or([eb('s.created_at', '<', after.createdAt), eb.and([eb('s.created_at', '=', after.createdAt), eb('s.id', '<', after.id)])]),
+        );
+      }
+      const rows = await query.orderBy('s.created_at', 'desc').orderBy('s.id', 'desc').limit(limit).execute();
+      if (rows.length === 0) return [];
+      const grants = await db
+        .selectFrom('grants')
+        .select(['session_id', 'client_id'])
+        .where(
+          'session_id',
+          'in',
+          rows.map((r) => r.id),
+        )
+        .where('revoked_at', 'is', null)
+        .where('client_id', 'is not', null)
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute();
+      const clients = new Map<string, string[]>();
+      for (const g of grants) {
+        const list = clients.get(g.session_id) ?? [];
+        if (!list.includes(g.client_id!)) list.push(g.client_id!);
+        clients.set(g.session_id, list);
+      }
+      return rows.map(
+        (row): SessionSummary => ({
+          ...toSession(row),
+          kind: row.cookie_hash === null ? 'token' : 'browser',
+          lastUsedAt: row.last_used_at === null ? null : Number(row.last_used_at),
+          clientIp: row.client_ip,
+          userAgent: row.user_agent,
+          clientIds: clients.get(row.id) ?? [],
+        }),
+      );
+    },
+
+    async endAll(userId, at) {
+      await db.transaction().execute(async (trx) => {
+        await trx.updateTable('login_sessions').set({ ended_at: at }).where('user_id', '=', userId).where('ended_at', 'is', null).execute();
+        const grants = trx
+          .selectFrom('grants')
+          .innerJoin('login_sessions', 'login_sessions.id', 'grants.session_id')
+          .select('grants.id')
+          .where('login_sessions.user_id', '=', userId)
+          .where('login_sessions.ended_at', 'is not', null);
+        await trx.updateTable('refresh_tokens').set({ revoked_at: at }).where('family_id', 'in', grants).where('revoked_at', 'is', null).execute();
+      });
+    },
+
+    async recordUse(id, use) {
+      await db
+        .updateTable('login_sessions')
+        .set({ last_used_at: use.at, client_ip: use.clientIp, user_agent: use.userAgent })
+        .where('id', '=', id)
+        .where('ended_at', 'is', null)
+        .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', use.at)]))
+        .execute();
     },
   };
 }

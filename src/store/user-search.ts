@@ -1,7 +1,8 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
-import type { UserSearch } from '../domain/ports.ts';
+import type { UserFilters, UserSearch } from '../domain/ports.ts';
 import type { Dialect } from './database.ts';
 import type { Schema } from './schema.ts';
+import { USER_COLUMNS, type UserRow } from './user-columns.ts';
 
 /**
  * Substring search over users (CONTRACT.md §3.4) with an index, per dialect. Every term must occur literally in
@@ -29,16 +30,27 @@ export interface UserSearchOptions {
   gatherCap?: number;
 }
 
-const COLUMNS = sql`users.id, users.email, users.first_name, users.last_name, users.password_temporary, users.token_version, users.created_at`;
+const COLUMNS = sql.join(USER_COLUMNS.map((c) => sql.ref(`users.${c}`)));
 
-export interface UserRowOut {
-  id: string;
-  email: string;
-  first_name: string | null;
-  last_name: string | null;
-  password_temporary: number;
-  token_version: number;
-  created_at: number;
+export type UserRowOut = UserRow;
+
+/**
+ * The optional filters of GET /users as conditions on `users`: a role held directly or through a group, membership
+ * of a group, enabled or not. Each is an indexed lookup per candidate row (user_roles_role, group_members_pk).
+ */
+function filterConditions(filters: UserFilters | undefined): RawBuilder<unknown>[] {
+  const out: RawBuilder<unknown>[] = [];
+  if (!filters) return out;
+  if (filters.role !== undefined) {
+    out.push(sql`(exists (select 1 from user_roles r where r.user_id = users.id and r.role = ${filters.role})
+      or exists (select 1 from group_members gm join group_roles gr on gr.group_id = gm.group_id
+                 where gm.user_id = users.id and gr.role = ${filters.role}))`);
+  }
+  if (filters.groupId !== undefined) {
+    out.push(sql`exists (select 1 from group_members gm where gm.group_id = ${filters.groupId} and gm.user_id = users.id)`);
+  }
+  if (filters.enabled !== undefined) out.push(sql`users.enabled = ${filters.enabled ? 1 : 0}`);
+  return out;
 }
 
 const and = (parts: RawBuilder<unknown>[]) => sql.join(parts, sql` and `);
@@ -69,9 +81,14 @@ export function createUserSearch(db: Kysely<Schema>, dialect: Dialect, options: 
   const contains = (term: string) =>
     dialect === 'sqlite' ? sql`instr(users.search_text, ${term}) > 0` : sql`strpos(users.search_text, ${term}) > 0`;
 
-  function walk({ terms, sort, limit, offset }: UserSearch) {
+  /** Every term re-checked literally, and every filter. */
+  const exact = (q: Pick<UserSearch, 'terms' | 'filters'>) => [...q.terms.map(contains), ...filterConditions(q.filters)];
+
+  function walk(q: UserSearch) {
+    const { sort, limit, offset } = q;
     const dir = sql.raw(sort);
-    const where = terms.length > 0 ? sql`where ${and(terms.map(contains))}` : sql``;
+    const conditions = exact(q);
+    const where = conditions.length > 0 ? sql`where ${and(conditions)}` : sql``;
     return sql<UserRowOut>`select ${COLUMNS} from users ${where}
       order by users.created_at ${dir}, users.id ${dir} limit ${limit} offset ${offset}`.execute(db);
   }
@@ -120,7 +137,7 @@ export function createUserSearch(db: Kysely<Schema>, dialect: Dialect, options: 
   /** Every match by way of the trigram index, then ordered: cheap because there are fewer than the cap. */
   function gather(q: UserSearch, candidates: RawBuilder<unknown>) {
     const dir = sql.raw(q.sort);
-    return sql<UserRowOut>`with m as (select ${COLUMNS} from users where ${candidates} and ${and(q.terms.map(contains))})
+    return sql<UserRowOut>`with m as (select ${COLUMNS} from users where ${candidates} and ${and(exact(q))})
       select * from m order by created_at ${dir}, id ${dir} limit ${q.limit} offset ${q.offset}`.execute(db);
   }
 
@@ -131,7 +148,7 @@ export function createUserSearch(db: Kysely<Schema>, dialect: Dialect, options: 
    */
   function postgresSearch(q: UserSearch, long: string[]) {
     const dir = sql.raw(q.sort);
-    return sql<UserRowOut>`select ${COLUMNS} from users where ${and(long.map(pgLike))} and ${and(q.terms.map(contains))}
+    return sql<UserRowOut>`select ${COLUMNS} from users where ${and(long.map(pgLike))} and ${and(exact(q))}
       order by users.created_at ${dir}, users.id ${dir} limit ${q.limit} offset ${q.offset}`.execute(db);
   }
 
@@ -153,6 +170,26 @@ export function createUserSearch(db: Kysely<Schema>, dialect: Dialect, options: 
       // `seq` only keys the FTS index (its rowid must be an integer); max + 1 is race-free here because SQLite has
       // one writer at a time and this runs inside its transaction.
       await sql`update users set seq = (select coalesce(max(seq), 0) + 1 from users) where id = ${userId}`.execute(trx);
+      await sql`insert into users_search (rowid, search_text) select seq, search_text from users where id = ${userId}`.execute(trx);
+    },
+
+    /** How many users match: by the trigram index where a term allows, else a scan bounded by the filters. */
+    async count(q: Pick<UserSearch, 'terms' | 'filters'>): Promise<number> {
+      const long = q.terms.filter((t) => [...t].length >= 3);
+      const conditions = exact(q);
+      let candidates: RawBuilder<unknown> | undefined;
+      if (long.length > 0) {
+        candidates = dialect === 'postgres' ? and(long.map(pgLike)) : sql`users.seq in (select rowid from users_search where users_search match ${ftsQuery(long)})`;
+      }
+      const all = candidates ? [candidates, ...conditions] : conditions;
+      const where = all.length > 0 ? sql`where ${and(all)}` : sql``;
+      const { rows } = await sql<{ n: number | string }>`select count(*) as n from users ${where}`.execute(db);
+      return Number(rows[0]?.n ?? 0);
+    },
+
+    /** Indexes a user again after their searchable text changed (after `unindex`, in the caller's transaction). */
+    async reindex(trx: Kysely<Schema>, userId: string): Promise<void> {
+      if (dialect !== 'sqlite') return;
       await sql`insert into users_search (rowid, search_text) select seq, search_text from users where id = ${userId}`.execute(trx);
     },
 

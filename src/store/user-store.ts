@@ -1,8 +1,9 @@
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { isAssignableRole, ROLES, type AssignableRole } from '../domain/access.ts';
-import type { NewUser, User, UserCredentials, UserSearch, UserStore } from '../domain/ports.ts';
+import type { GroupRef, NewUser, User, UserCredentials, UserSearch, UserStore } from '../domain/ports.ts';
 import type { Dialect } from './database.ts';
-import type { Schema, UsersTable } from './schema.ts';
+import type { Schema } from './schema.ts';
+import { USER_COLUMNS, type UserRow } from './user-columns.ts';
 import { isUniqueViolation } from './sql-errors.ts';
 import { createUserSearch, type UserSearchOptions } from './user-search.ts';
 
@@ -13,28 +14,20 @@ export function searchText(email: string, firstName: string | null, lastName: st
   return [email, firstName ?? '', lastName ?? ''].map((s) => s.toLowerCase()).join('\n');
 }
 
-const USER_COLUMNS = [
-  'id',
-  'email',
-  'first_name',
-  'last_name',
-  'password_temporary',
-  'token_version',
-  'created_at',
-] as const;
 
-type UserRow = Pick<Selectable<UsersTable>, (typeof USER_COLUMNS)[number]>;
-
-function toUser(row: UserRow, roles: AssignableRole[]): User {
+function toUser(row: UserRow, roles: AssignableRole[], groups: GroupRef[]): User {
   return {
     id: row.id,
     email: row.email,
     firstName: row.first_name,
     lastName: row.last_name,
     roles,
+    groups,
     passwordTemporary: Number(row.password_temporary) === 1,
     tokenVersion: Number(row.token_version),
+    enabled: Number(row.enabled) === 1,
     createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
   };
 }
 
@@ -51,9 +44,32 @@ export function createUserStore(db: Kysely<Schema>, dialect: Dialect, options: U
     return new Map([...byUser].map(([id, roles]) => [id, sortRoles(roles)]));
   }
 
+  /** The groups of each user, with each group's roles: one query for any number of users. */
+  async function groupsOf(ids: string[]): Promise<Map<string, GroupRef[]>> {
+    const byUser = new Map<string, Map<string, GroupRef>>();
+    if (ids.length === 0) return new Map();
+    const rows = await db
+      .selectFrom('group_members')
+      .innerJoin('groups', 'groups.id', 'group_members.group_id')
+      .leftJoin('group_roles', 'group_roles.group_id', 'groups.id')
+      .select(['group_members.user_id', 'groups.id', 'groups.name', 'group_roles.role'])
+      .where('group_members.user_id', 'in', ids)
+      .orderBy('groups.name')
+      .execute();
+    for (const row of rows) {
+      const groups = byUser.get(row.user_id) ?? new Map<string, GroupRef>();
+      byUser.set(row.user_id, groups);
+      const group = groups.get(row.id) ?? { id: row.id, name: row.name, roles: [] };
+      groups.set(row.id, group);
+      if (row.role !== null && isAssignableRole(row.role)) group.roles.push(row.role);
+    }
+    return new Map([...byUser].map(([id, groups]) => [id, [...groups.values()].map((g) => ({ ...g, roles: sortRoles(g.roles) }))]));
+  }
+
   async function withRoles(rows: UserRow[]): Promise<User[]> {
-    const roles = await rolesOf(rows.map((r) => r.id));
-    return rows.map((row) => toUser(row, roles.get(row.id) ?? []));
+    const ids = rows.map((r) => r.id);
+    const [roles, groups] = await Promise.all([rolesOf(ids), groupsOf(ids)]);
+    return rows.map((row) => toUser(row, roles.get(row.id) ?? [], groups.get(row.id) ?? []));
   }
 
   /**
@@ -64,25 +80,15 @@ export function createUserStore(db: Kysely<Schema>, dialect: Dialect, options: U
     const rows = await db
       .selectFrom('users')
       .leftJoin('user_roles', 'user_roles.user_id', 'users.id')
-      .select([
-        'users.id',
-        'users.email',
-        'users.first_name',
-        'users.last_name',
-        'users.password_temporary',
-        'users.token_version',
-        'users.created_at',
-        'users.password_hash',
-        'users.password_set_at',
-        'user_roles.role',
-      ])
+      .select([...USER_COLUMNS.map((c) => `users.${c}` as const), 'users.password_hash', 'users.password_set_at', 'user_roles.role'])
       .where(column === 'id' ? 'users.id' : 'users.email', '=', value)
       .execute();
     const first = rows[0];
     if (!first) return undefined;
     const roles = rows.flatMap((r) => (r.role === null ? [] : [r.role]));
+    const groups = (await groupsOf([first.id])).get(first.id) ?? [];
     return {
-      user: toUser(first, sortRoles(roles)),
+      user: toUser(first, sortRoles(roles), groups),
       passwordHash: first.password_hash,
       passwordSetAt: Number(first.password_set_at),
     };
@@ -128,6 +134,13 @@ export function createUserStore(db: Kysely<Schema>, dialect: Dialect, options: U
       return (await oneUser('id', id))?.user;
     },
 
+    async findByIds(ids) {
+      if (ids.length === 0) return [];
+      const rows = await db.selectFrom('users').select(USER_COLUMNS).where('id', 'in', ids).execute();
+      const byId = new Map((await withRoles(rows)).map((u) => [u.id, u]));
+      return ids.flatMap((id) => byId.get(id) ?? []);
+    },
+
     async findCredentialsByEmail(email) {
       const found = await oneUser('email', email);
       return found && ({ ...found.user, passwordHash: found.passwordHash, passwordSetAt: found.passwordSetAt } satisfies UserCredentials);
@@ -139,6 +152,9 @@ export function createUserStore(db: Kysely<Schema>, dialect: Dialect, options: U
     },
 
     async delete(id) {
+      // Read outside the transaction (SQLite has one connection, which the transaction holds): the answer reports
+      // the groups the user was in.
+      const groupsBefore = (await groupsOf([id])).get(id) ?? [];
       return db.transaction().execute(async (trx) => {
         const row = await trx.selectFrom('users').select(USER_COLUMNS).where('id', '=', id).executeTakeFirst();
         if (!row) return undefined;
@@ -146,7 +162,7 @@ export function createUserStore(db: Kysely<Schema>, dialect: Dialect, options: U
         await searchIndex.unindex(trx, id);
         await trx.deleteFrom('user_roles').where('user_id', '=', id).execute();
         await trx.deleteFrom('users').where('id', '=', id).execute();
-        return toUser(row, sortRoles(roles.map((r) => r.role)));
+        return toUser(row, sortRoles(roles.map((r) => r.role)), groupsBefore);
       });
     },
 
@@ -167,6 +183,38 @@ export function createUserStore(db: Kysely<Schema>, dialect: Dialect, options: U
 
     async search(query: UserSearch) {
       return withRoles(await searchIndex.search(query));
+    },
+
+    count: (query) => searchIndex.count(query),
+
+    async update(id, changes, at) {
+      try {
+        return await db.transaction().execute(async (trx) => {
+          const row = await trx.selectFrom('users').select(['email', 'first_name', 'last_name']).where('id', '=', id).executeTakeFirst();
+          if (!row) return 'not_found' as const;
+          const email = changes.email ?? row.email;
+          const firstName = changes.firstName !== undefined ? changes.firstName : row.first_name;
+          const lastName = changes.lastName !== undefined ? changes.lastName : row.last_name;
+          const text = searchText(email, firstName, lastName);
+          const set: Record<string, unknown> = { email, first_name: firstName, last_name: lastName, search_text: text, updated_at: at };
+          if (changes.enabled !== undefined) {
+            set.enabled = changes.enabled ? 1 : 0;
+            // Disabling ends every token and session; enabling again must not bring the old ones back.
+            if (!changes.enabled) set.token_version = sql`case when enabled = 1 then token_version + 1 else token_version end`;
+          }
+          if (text !== searchText(row.email, row.first_name, row.last_name)) await searchIndex.unindex(trx, id);
+          await trx.updateTable('users').set(set).where('id', '=', id).execute();
+          if (text !== searchText(row.email, row.first_name, row.last_name)) await searchIndex.reindex(trx, id);
+          if (changes.roles !== undefined) {
+            await trx.deleteFrom('user_roles').where('user_id', '=', id).execute();
+            if (changes.roles.length > 0) await trx.insertInto('user_roles').values(changes.roles.map((role) => ({ user_id: id, role }))).execute();
+          }
+          return 'updated' as const;
+        });
+      } catch (err) {
+        if (isUniqueViolation(err)) return 'email_taken';
+        throw err;
+      }
     },
   };
 }

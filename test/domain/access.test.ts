@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { roleView } from '../../src/http/views/user-view.ts';
 import { describe, test } from 'node:test';
 import {
   ACTIONS,
@@ -11,7 +12,6 @@ import {
   isAssignableRole,
   normaliseRoles,
   RESOURCES,
-  roleView,
   ROLES,
   type Action,
   type Resource,

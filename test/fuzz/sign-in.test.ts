@@ -21,6 +21,7 @@ import { sql } from 'kysely';
 import { ADMIN, ADMIN_KEY, json, testApp } from '../helpers/app.ts';
 import { anyString, fuzzParams, Huge, markSecret, mutatedBody, password, pct, plain, toJsonText } from './arbitraries.ts';
 import { FIXTURE_PASSWORD } from './fixture.ts';
+import { withoutUseStamps } from './harness.ts';
 
 const ISSUER = process.env.FUZZ_ISSUER || 'http://127.0.0.1:8000/realms/fuzz';
 const t = await testApp({ GATEHOUSE_AUTH_RATE_LIMIT: '0', GATEHOUSE_LOG_LEVEL: 'warn', GATEHOUSE_ISSUER: ISSUER });
@@ -282,7 +283,7 @@ function check(kind: Kind, res: LightMyRequestResponse, snap: Snap, size: number
 }
 
 async function snapshot(): Promise<Snap> {
-  const read = async (table: string) => [table, (await sql<object>`select * from ${sql.table(table)}`.execute(t.database.db)).rows.map((r) => JSON.stringify(r)).sort()] as const;
+  const read = async (table: string) => [table, (await sql<Record<string, unknown>>`select * from ${sql.table(table)}`.execute(t.database.db)).rows.map(withoutUseStamps).sort()] as const;
   return new Map(await Promise.all(TABLES.map(read)));
 }
 function changed(before: Snap, after: Snap, revocations: boolean): string[] {

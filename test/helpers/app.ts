@@ -15,6 +15,9 @@ export const ADMIN = { authorization: `Bearer ${ADMIN_KEY}` };
 /** Real argon2id with small parameters: the same code path as production, fast enough for hundreds of users. */
 export const testHasher = createArgon2Hasher({ memoryCost: 1024, timeCost: 1, parallelism: 1 });
 
+/** The keys of a UserResponse: the seed's five, then the lifecycle additions the seed's clients ignore. */
+export const USER_RESPONSE_KEYS = ['created_at', 'email', 'enabled', 'first_name', 'groups', 'id', 'last_name', 'locked_until', 'roles', 'updated_at'];
+
 /** A password that passes the policy. */
 export const GOOD_PASSWORD = 'Vivid-Harbor-42-Lantern';
 

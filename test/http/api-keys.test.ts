@@ -14,6 +14,8 @@ interface KeyView {
   roles: string[];
   is_active: boolean;
   created_at: string;
+  expires_at: string | null;
+  last_used_at: string | null;
 }
 
 /** Mints through the API with an arbitrary body and returns the raw response. */
@@ -38,7 +40,7 @@ describe('minting', () => {
     const res = await mint(app, { description: 'ci pipeline', roles: ['CHAT-USER', 'ORG-AUDITOR'] });
     assert.equal(res.statusCode, 200);
     const body = json(res);
-    for (const field of ['id', 'key', 'description', 'roles', 'is_active', 'created_at', 'message']) {
+    for (const field of ['id', 'key', 'description', 'roles', 'is_active', 'created_at', 'expires_at', 'last_used_at', 'message']) {
       assert.ok(Object.hasOwn(body, field), `field ${field} in ${res.body}`);
     }
     assert.equal(typeof body.id, 'string');
@@ -51,6 +53,8 @@ describe('minting', () => {
     assert.ok(Math.abs(Date.parse(body.created_at) - Date.now()) < 60_000);
     assert.equal(typeof body.message, 'string');
     assert.ok(body.message.length > 0);
+    assert.equal(body.expires_at, null, 'no expiry asked for: never expires');
+    assert.equal(body.last_used_at, null);
   });
 
   test('two keys differ', async () => {
@@ -154,6 +158,8 @@ describe('listing and reading', () => {
     assert.deepEqual(listed.roles, ['ORG-AUDITOR']);
     assert.equal(listed.is_active, true);
     assert.equal(listed.created_at, minted.created_at);
+    assert.equal(listed.expires_at, null);
+    assert.equal(listed.last_used_at, null, 'not used yet');
 
     const one = await app.inject({ method: 'GET', url: `/auth/api_keys/${minted.id}`, headers: ADMIN });
     assert.equal(one.statusCode, 200);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
-import { ADMIN, createUser, GOOD_PASSWORD, json, newUserBody, testApp } from '../helpers/app.ts';
+import { ADMIN, createUser, GOOD_PASSWORD, json, newUserBody, testApp, USER_RESPONSE_KEYS } from '../helpers/app.ts';
 
 // CONTRACT.md §3.1 — POST /users, with the validation shape of §1.2.
 
@@ -59,7 +59,7 @@ test('success is 200 with a UserResponse whose roles are AuthUserRole objects; t
   const res = await post(body);
   assert.equal(res.statusCode, 200, res.body);
   const user = json(res);
-  assert.deepEqual(Object.keys(user).sort(), ['email', 'first_name', 'id', 'last_name', 'roles']);
+  assert.deepEqual(Object.keys(user).sort(), USER_RESPONSE_KEYS);
   assert.equal(typeof user.id, 'string');
   assert.ok(user.id.length > 0);
   assert.equal(user.email, body.email);
@@ -225,7 +225,7 @@ test('unknown fields are ignored', async () => {
   assert.equal(res.statusCode, 200, res.body);
   const user = json(res);
   assert.notEqual(user.id, 'chosen-id');
-  assert.deepEqual(Object.keys(user).sort(), ['email', 'first_name', 'id', 'last_name', 'roles']);
+  assert.deepEqual(Object.keys(user).sort(), USER_RESPONSE_KEYS);
   assert.deepEqual(user.roles.map((r: { name: string }) => r.name), ['CHAT-USER']);
 });
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { ADMIN, createUser, json, mintKey, testApp } from '../helpers/app.ts';
+import { ADMIN, createUser, json, mintKey, testApp, USER_RESPONSE_KEYS } from '../helpers/app.ts';
 
 // CONTRACT.md §3.4 — GET /users.
 
@@ -48,7 +48,7 @@ test('an empty or whitespace-only search_string returns every user', async () =>
   }
   const res = await search(app);
   for (const user of json(res)) {
-    assert.deepEqual(Object.keys(user).sort(), ['email', 'first_name', 'id', 'last_name', 'roles']);
+    assert.deepEqual(Object.keys(user).sort(), USER_RESPONSE_KEYS);
     for (const role of user.roles) assert.deepEqual(Object.keys(role).sort(), ['composite', 'description', 'id', 'name']);
   }
 });

@@ -23,10 +23,10 @@ function newUser(overrides: Partial<NewUser> = {}): NewUser {
   };
 }
 
-/** What the store should give back for `u`: tokenVersion 0, roles as given (pass them in catalogue order). */
+/** What the store should give back for `u`: tokenVersion 0, enabled, in no group, roles as given (in catalogue order). */
 function asUser(u: NewUser, extra: Partial<User> = {}): User {
   const { passwordHash: _h, ...rest } = u;
-  return { ...rest, tokenVersion: 0, ...extra };
+  return { ...rest, tokenVersion: 0, enabled: true, groups: [], updatedAt: u.createdAt, ...extra };
 }
 
 const rolesRows = (h: DialectHandle, userId: string) => h.db.selectFrom('user_roles').select('role').where('user_id', '=', userId).execute();
@@ -107,13 +107,13 @@ forEachDialect('UserStore', (h) => {
     await store().insert(other);
     assert.equal(await store().setPassword(u.id, 'new-hash-1', true, T0 + 10_000), true);
     assert.deepEqual(await store().findCredentialsByEmail(u.email), {
-      ...asUser(u, { passwordTemporary: true, tokenVersion: 1 }),
+      ...asUser(u, { passwordTemporary: true, tokenVersion: 1, updatedAt: T0 + 10_000 }),
       passwordHash: 'new-hash-1',
       passwordSetAt: T0 + 10_000,
     });
     assert.equal(await store().setPassword(u.id, 'new-hash-2', false, T0 + 20_000), true);
     assert.deepEqual(await store().findCredentialsByEmail(u.email), {
-      ...asUser(u, { passwordTemporary: false, tokenVersion: 2 }),
+      ...asUser(u, { passwordTemporary: false, tokenVersion: 2, updatedAt: T0 + 20_000 }),
       passwordHash: 'new-hash-2',
       passwordSetAt: T0 + 20_000,
     });

@@ -5,6 +5,7 @@ import { OAuthError } from '../../domain/errors.ts';
 import type { OAuthClientService } from '../../domain/oauth-clients.ts';
 import type { SessionService } from '../../domain/sessions.ts';
 import type { SignInService } from '../../domain/sign-in.ts';
+import type { UserSessionService } from '../../domain/user-sessions.ts';
 import type { TokenManagement } from '../../domain/token-management.ts';
 import { clientCredentials } from '../client-auth.ts';
 import { acceptForms } from '../form.ts';
@@ -49,6 +50,8 @@ interface Deps {
   clients: OAuthClientService;
   tokens: TokenManagement;
   rateLimit: RateLimiter;
+  /** Records where a login's tokens were last used from. */
+  userSessions: UserSessionService;
   /** The issuer URL's path ('' or e.g. '/realms/acme'), under which the OpenID Connect endpoints live. */
   base: string;
 }
@@ -57,7 +60,7 @@ interface Deps {
  * The token endpoint (RFC 6749 §3.2) at `/auth/token` and at Keycloak's `{issuer}/protocol/openid-connect/token`,
  * and the back-channel endpoints of RFC 7009 (revocation) and RFC 7662 (introspection).
  */
-export const tokenRoutes: FastifyPluginAsyncTypebox<Deps> = async (app, { sessions, signIn, clients, tokens, rateLimit, base }) => {
+export const tokenRoutes: FastifyPluginAsyncTypebox<Deps> = async (app, { sessions, signIn, clients, tokens, rateLimit, userSessions, base }) => {
   acceptForms(app);
   // Sign-in attempts are rate-limited per client IP; introspection is not, since resource servers call it per request.
 
@@ -95,12 +98,13 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<Deps> = async (app, { sessio
           if (body.username === undefined || body.password === undefined) {
             throw new OAuthError('invalid_request', 'The password grant needs username and password');
           }
-          return sessions.passwordGrant(body.username, body.password);
+          return userSessions.recordGrant(await sessions.passwordGrant(body.username, body.password), request.ip, request.headers['user-agent']);
         }
         if (body.grant_type === 'refresh_token') {
           if (body.refresh_token === undefined) throw new OAuthError('invalid_request', 'The refresh_token grant needs refresh_token');
           const presented = /^basic /i.test(request.headers.authorization?.trim() ?? '') || body.client_id !== undefined || body.client_secret !== undefined;
-          return sessions.refreshGrant(body.refresh_token, { presented, authenticate: () => authenticate(request, body) });
+          const refreshed = await sessions.refreshGrant(body.refresh_token, { presented, authenticate: () => authenticate(request, body) });
+          return userSessions.recordGrant(refreshed, request.ip, request.headers['user-agent']);
         }
         if (body.grant_type === 'authorization_code') {
           const client = await authenticate(request, body);

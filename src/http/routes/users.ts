@@ -3,7 +3,8 @@ import { Type } from 'typebox';
 import { can } from '../../domain/access.ts';
 import { errors } from '../../domain/errors.ts';
 import type { Principal } from '../../domain/principal.ts';
-import { mayResetPasswordOf, userView, type UserService } from '../../domain/users.ts';
+import { mayResetPasswordOf, type UserService } from '../../domain/users.ts';
+import { userView } from '../views/user-view.ts';
 import {
   ActionEnum,
   API_KEY_SECURITY,
@@ -13,6 +14,7 @@ import {
   ResourceEnum,
   RoleNames,
   SortEnum,
+  UserFilterQuery,
   UserResponse,
 } from '../schemas.ts';
 
@@ -41,6 +43,7 @@ const SearchQuery = Type.Object({
   // Any page number is fine (past the end is []); the maximum only keeps "Infinity" and 1e400 out, which would
   // otherwise pass ajv's integer check.
   page: Type.Integer({ minimum: 0, maximum: Number.MAX_VALUE, default: 0, description: 'Page number, from 0.' }),
+  ...UserFilterQuery,
 });
 
 const PermissionQuery = Type.Object({
@@ -164,7 +167,8 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ users: UserService }> = asy
         tags: ['User Management'],
         description:
           'Every whitespace-separated term must occur (case-insensitive, literally) in the email, first or last ' +
-          'name. Ordered by creation time.',
+          'name. Ordered by creation time. Optional filters: `role` (held directly or through a group), `group` ' +
+          '(a group id), `enabled`.',
         security: API_KEY_SECURITY,
         querystring: SearchQuery,
         response: { 200: Type.Array(UserResponse), ...protectedErrors() },
@@ -172,7 +176,13 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ users: UserService }> = asy
     },
     async (request) => {
       const q = request.query;
-      const found = await users.search({ searchString: q.search_string, sort: q.sort ?? 'desc', pageSize: q.page_size, page: q.page });
+      const found = await users.search({
+        searchString: q.search_string,
+        sort: q.sort ?? 'desc',
+        pageSize: q.page_size,
+        page: q.page,
+        filters: { role: q.role, groupId: q.group, enabled: q.enabled },
+      });
       return found.map(userView);
     },
   );
