@@ -2,18 +2,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Config } from './config.ts';
-import { createApiKeyService } from './domain/api-keys.ts';
-import { createAuthenticator } from './domain/authenticator.ts';
 import { systemClock, type Clock, type PasswordHasher } from './domain/ports.ts';
-import { createPrincipalCache } from './domain/principal-cache.ts';
-import { createGroupService } from './domain/groups.ts';
-import { createOAuthClientService } from './domain/oauth-clients.ts';
-import { createSessionService } from './domain/sessions.ts';
-import { createSignInService } from './domain/sign-in.ts';
-import { createTokenIssuer } from './domain/token-issuer.ts';
-import { createTokenManagement } from './domain/token-management.ts';
-import { createUserService } from './domain/users.ts';
-import { createUserSessionService } from './domain/user-sessions.ts';
 import { authPlugin } from './http/auth.ts';
 import { registerErrorHandling } from './http/error-handler.ts';
 import { lazyChildLogger } from './http/lazy-logger.ts';
@@ -36,18 +25,9 @@ import { userLifecycleRoutes } from './http/routes/user-lifecycle.ts';
 import { userRoutes } from './http/routes/users.ts';
 import { recordSessionUse, sessionRoutes } from './http/routes/sessions.ts';
 import { validatorCompiler } from './http/validation.ts';
-import { createJwtSigner } from './security/jwt-signer.ts';
-import { constantTimeEqual, randomSecret, s256, secretMatcher, sha256Hex } from './security/secrets.ts';
-import { createAuthorizationCodeStore, createLoginInteractionStore } from './store/authorization-code-store.ts';
-import { createGroupStore } from './store/group-store.ts';
-import { createLoginSessionStore } from './store/login-session-store.ts';
-import { createOAuthClientStore } from './store/oauth-client-store.ts';
-import { createApiKeyStore } from './store/api-key-store.ts';
+import { constantTimeEqual, randomSecret, sha256Hex } from './security/secrets.ts';
+import { createServices, type Services } from './services.ts';
 import type { Database } from './store/database.ts';
-import { createLoginFailureStore } from './store/login-failure-store.ts';
-import { createRefreshTokenStore } from './store/refresh-token-store.ts';
-import { createSigningKeyStore } from './store/signing-key-store.ts';
-import { createUserStore } from './store/user-store.ts';
 
 export interface AppDeps {
   database: Database;
@@ -55,6 +35,8 @@ export interface AppDeps {
   clock?: Clock;
   /** A pino destination for the JSON logs (tests capture them); defaults to standard output. */
   logStream?: NodeJS.WritableStream;
+  /** Services already wired on this database (the server shares them with the bootstrap); made here if absent. */
+  services?: Services;
 }
 
 export const VERSION = '0.1.0';
@@ -62,7 +44,6 @@ export const VERSION = '0.1.0';
 // Request ids from a caller are reused only when they look like ids, so nobody can inject text into log lines.
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
-const looksLikeJwt = (credential: string) => /^[\w-]+\.[\w-]+\.[\w-]+$/.test(credential);
 
 /** Builds the whole HTTP application on the given database. Never listens and never reads `process.env`. */
 export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise<FastifyInstance> {
@@ -116,121 +97,9 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
   recordRequestMetrics(app, metrics);
   await registerOpenApi(app, VERSION);
 
-  const { db, dialect } = deps.database;
-  const secrets = { randomSecret: () => randomSecret(32), digest: sha256Hex };
-  const userStore = createUserStore(db, dialect);
-  const apiKeyStore = createApiKeyStore(db, dialect);
-  // Per-process memory of recently authenticated credentials; every service that ends a credential tells it.
-  const principalCache = createPrincipalCache({ ttlMs: config.authCacheTtlMs, maxEntries: 10_000, clock });
-  const revocations = { revoked: (id: string) => principalCache.revoke(id), revokedAll: () => principalCache.revokeAll() };
-  const loginFailures = createLoginFailureStore(db);
-  const users = createUserService({
-    users: userStore,
-    hasher: deps.hasher,
-    clock,
-    revocations,
-    failures: loginFailures,
-    reauthWindowMs: config.reauthWindowSeconds * 1000,
-  });
-  const apiKeys = createApiKeyService({
-    apiKeys: apiKeyStore,
-    clock,
-    secrets,
-    maxActive: config.maxApiKeys,
-    revocations,
-    adminKeyConfigured: config.adminKey !== null,
-  });
-  const signer = await createJwtSigner({
-    keys: createSigningKeyStore(db, dialect),
-    issuer: config.issuer,
-    audience: config.audience,
-    accessTtlSeconds: config.accessTokenTtlSeconds,
-    alg: config.signingAlg,
-    clock,
-  });
-  const refreshTokens = createRefreshTokenStore(db);
-  const loginSessions = createLoginSessionStore(db);
-  const tokenIssuer = createTokenIssuer({
-    signer,
-    refreshTokens,
-    sessions: loginSessions,
-    clock,
-    secrets,
-    refreshTtlMs: config.refreshTokenTtlSeconds * 1000,
-    sessionTtlMs: config.sessionTtlSeconds * 1000,
-  });
-  const sessions = createSessionService({
-    users: userStore,
-    hasher: deps.hasher,
-    dummyHash: await deps.hasher.hash(randomSecret(32)),
-    failures: loginFailures,
-    refreshTokens,
-    loginSessions,
-    issuer: tokenIssuer,
-    signer,
-    clock,
-    secrets,
-    policy: {
-      temporaryPasswordTtlMs: config.temporaryPasswordTtlSeconds * 1000,
-      lockout: {
-        threshold: config.lockoutThreshold,
-        windowMs: config.lockoutWindowSeconds * 1000,
-        lockMs: config.lockoutDurationSeconds * 1000,
-      },
-    },
-    revocations,
-  });
-  const authenticate = createAuthenticator({
-    apiKeys: apiKeyStore,
-    adminKey: config.adminKey,
-    digest: sha256Hex,
-    secretMatcher,
-    extra: [(credential) => (looksLikeJwt(credential) ? sessions.authenticateAccessToken(credential) : undefined)],
-    cache: principalCache,
-    clock,
-    onBackgroundError: (err) => app.log.warn({ err }, "could not record an API key's last use"),
-  });
-
-  const signInSecrets = { ...secrets, equal: constantTimeEqual, s256 };
-  const clients = createOAuthClientService({
-    clients: createOAuthClientStore(db),
-    clock,
-    secrets: signInSecrets,
-    newClientId: () => randomUUID(),
-    revocations,
-  });
-  const signIn = createSignInService({
-    users: userStore,
-    clients,
-    sessions,
-    loginSessions,
-    codes: createAuthorizationCodeStore(db),
-    interactions: createLoginInteractionStore(db),
-    issuer: tokenIssuer,
-    clock,
-    secrets: signInSecrets,
-    revocations,
-    issuerUrl: config.issuer,
-  });
-  const tokens = createTokenManagement({
-    users: userStore,
-    liveAccessToken: (token) => sessions.liveAccessToken(token),
-    signer,
-    refreshTokens,
-    loginSessions,
-    findClient: (id) => clients.find(id),
-    clock,
-    secrets,
-    revocations,
-    issuerUrl: config.issuer,
-  });
-  const userSessions = createUserSessionService({
-    users: userStore,
-    loginSessions,
-    clock,
-    revocations,
-    onRecordError: (err) => app.log.warn({ err }, 'could not record the use of a login session'),
-  });
+  const warn = (err: unknown, what: string) => app.log.warn({ err }, what);
+  const services = deps.services ?? (await createServices(config, { database: deps.database, hasher: deps.hasher, clock, warn }));
+  const { users, apiKeys, signer, sessions, authenticate, clients, signIn, tokens, userSessions, groups } = services;
   // The OpenID Connect endpoints live under the issuer's path, as Keycloak's live under /realms/{realm}.
   const base = new URL(config.issuer).pathname.replace(/\/+$/, '');
   const rateLimit = createRateLimiter(config.authRateLimitPerMinute, clock);
@@ -256,7 +125,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
     protectedApp.addHook('onResponse', recordSessionUse(userSessions));
     await protectedApp.register(userRoutes, { users });
     await protectedApp.register(userLifecycleRoutes, { users });
-    await protectedApp.register(groupRoutes, { groups: createGroupService({ groups: createGroupStore(db), clock, revocations }), users });
+    await protectedApp.register(groupRoutes, { groups, users });
     await protectedApp.register(apiKeyRoutes, { apiKeys });
     await protectedApp.register(clientRoutes, { clients });
     await protectedApp.register(sessionRoutes, { userSessions });

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import { ADMIN_KEY_MIN_LENGTH } from './config.ts';
 import { ADMIN_ROLE } from './domain/access.ts';
-import { createApiKeyService } from './domain/api-keys.ts';
+import { createApiKeyService, type ApiKeyService } from './domain/api-keys.ts';
 import { systemClock } from './domain/ports.ts';
 import { randomSecret, sha256Hex } from './security/secrets.ts';
 import { createApiKeyStore } from './store/api-key-store.ts';
@@ -82,7 +82,7 @@ async function hasActiveAdminKey(db: Kysely<Schema>, now: number): Promise<boole
  */
 export async function bootstrapAdminKey(
   database: Database,
-  opts: { adminKeyConfigured: boolean; maxApiKeys: number; print: (text: string) => void },
+  opts: { adminKeyConfigured: boolean; maxApiKeys: number; print: (text: string) => void; apiKeys?: ApiKeyService },
 ): Promise<string | null> {
   if (opts.adminKeyConfigured) return null;
   const { db } = database;
@@ -96,7 +96,8 @@ export async function bootstrapAdminKey(
   }
 
   const store = createApiKeyStore(db, database.dialect);
-  const service = createApiKeyService({
+  // The server hands in its own service; alone (tests), one is wired here with nothing cached to revoke.
+  const service = opts.apiKeys ?? createApiKeyService({
     apiKeys: store,
     clock: systemClock,
     secrets: { randomSecret: () => randomSecret(32), digest: sha256Hex },

@@ -1,8 +1,7 @@
 import { clientsCommand } from './clients-command.ts';
 import { loadConfig } from './config.ts';
-import { systemClock } from './domain/ports.ts';
-import { createJwtSigner } from './security/jwt-signer.ts';
-import { createSigningKeyStore } from './store/signing-key-store.ts';
+import { createArgon2Hasher } from './security/argon2-hasher.ts';
+import { createServices } from './services.ts';
 import { runServer } from './server.ts';
 import { openDatabase } from './store/database.ts';
 import { migrateToLatest } from './store/migrate.ts';
@@ -36,14 +35,7 @@ async function rotateSigningKey(): Promise<void> {
   const database = openDatabase(config.databaseUrl, { poolSize: 2 });
   try {
     await migrateToLatest(database.db, database.dialect, database.schema);
-    const signer = await createJwtSigner({
-      keys: createSigningKeyStore(database.db, database.dialect),
-      issuer: config.issuer,
-      audience: config.audience,
-      accessTtlSeconds: config.accessTokenTtlSeconds,
-      alg: config.signingAlg,
-      clock: systemClock,
-    });
+    const { signer } = await createServices(config, { database, hasher: createArgon2Hasher() });
     process.stdout.write(`gatehouse: new signing key ${await signer.rotate()}\n`);
   } finally {
     await database.close();

@@ -1,14 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import type { Config } from './config.ts';
-import { systemClock } from './domain/ports.ts';
-import { createOAuthClientService, type ClientMetadataInput } from './domain/oauth-clients.ts';
+import type { ClientMetadataInput } from './domain/oauth-clients.ts';
 import { clientView } from './http/views/client-view.ts';
 import { OAuthError, DomainError } from './domain/errors.ts';
-import { constantTimeEqual, randomSecret, sha256Hex } from './security/secrets.ts';
+import { createArgon2Hasher } from './security/argon2-hasher.ts';
+import { createServices } from './services.ts';
 import { openDatabase } from './store/database.ts';
 import { migrateToLatest } from './store/migrate.ts';
-import { createOAuthClientStore } from './store/oauth-client-store.ts';
 
 export const CLIENTS_USAGE = `usage: gatehouse clients <add|list|get|rotate-secret|remove> ...
 
@@ -23,7 +21,7 @@ export const CLIENTS_USAGE = `usage: gatehouse clients <add|list|get|rotate-secr
 
 /**
  * `gatehouse clients …`: first setup of the applications users sign in to, straight on the database (no running
- * server or API key needed). The same service and validation as `POST /auth/clients`.
+ * server or API key needed). The same services (createServices) and so the same validation as `POST /auth/clients`.
  */
 export async function clientsCommand(config: Readonly<Config>, argv: string[], out: (text: string) => void): Promise<number> {
   const [verb, ...rest] = argv;
@@ -49,12 +47,7 @@ export async function clientsCommand(config: Readonly<Config>, argv: string[], o
   const database = openDatabase(config.databaseUrl, { poolSize: 2 });
   try {
     await migrateToLatest(database.db, database.dialect, database.schema);
-    const clients = createOAuthClientService({
-      clients: createOAuthClientStore(database.db),
-      clock: systemClock,
-      secrets: { randomSecret: () => randomSecret(32), digest: sha256Hex, equal: constantTimeEqual },
-      newClientId: () => randomUUID(),
-    });
+    const { clients } = await createServices(config, { database, hasher: createArgon2Hasher() });
     const print = (value: unknown) => out(JSON.stringify(value, null, 2) + '\n');
     const id = positionals[0];
     switch (verb) {

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { buildApp } from './app.ts';
+import { createServices } from './services.ts';
 import { bootstrapAdminKey } from './bootstrap.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { createHashPool } from './security/hash-pool.ts';
@@ -70,7 +71,11 @@ export async function startServer(env: Record<string, string | undefined> = proc
     await reach(database, config.databaseUrl);
     await migrateToLatest(database.db, database.dialect, database.schema);
     hasher = createHashPool();
-    app = await buildApp(config, { database, hasher });
+    // Wired once, shared by the app and the bootstrap; background failures go to the app's log once it exists.
+    let log: FastifyInstance['log'] | undefined;
+    const services = await createServices(config, { database, hasher, warn: (err, what) => log?.warn({ err }, what) });
+    app = await buildApp(config, { database, hasher, services });
+    log = app.log;
     if (database.dialect === 'sqlite') {
       const mode = looseSqliteFileMode(sqlitePath(config.databaseUrl));
       if (mode !== null) {
@@ -78,6 +83,7 @@ export async function startServer(env: Record<string, string | undefined> = proc
       }
     }
     await bootstrapAdminKey(database, {
+      apiKeys: services.apiKeys,
       adminKeyConfigured: config.adminKey !== null,
       maxApiKeys: config.maxApiKeys,
       print: (text) => process.stderr.write(text),

@@ -1,0 +1,166 @@
+import { randomUUID } from 'node:crypto';
+import type { Config } from './config.ts';
+import { createApiKeyService } from './domain/api-keys.ts';
+import { createAuthenticator } from './domain/authenticator.ts';
+import { createGroupService } from './domain/groups.ts';
+import { createOAuthClientService } from './domain/oauth-clients.ts';
+import { systemClock, type Clock, type PasswordHasher } from './domain/ports.ts';
+import { createPrincipalCache } from './domain/principal-cache.ts';
+import { createSessionService } from './domain/sessions.ts';
+import { createSignInService } from './domain/sign-in.ts';
+import { createTokenIssuer } from './domain/token-issuer.ts';
+import { createTokenManagement } from './domain/token-management.ts';
+import { createUserSessionService } from './domain/user-sessions.ts';
+import { createUserService } from './domain/users.ts';
+import { createJwtSigner } from './security/jwt-signer.ts';
+import { constantTimeEqual, randomSecret, s256, secretMatcher, sha256Hex } from './security/secrets.ts';
+import { createApiKeyStore } from './store/api-key-store.ts';
+import { createAuthorizationCodeStore, createLoginInteractionStore } from './store/authorization-code-store.ts';
+import type { Database } from './store/database.ts';
+import { createGroupStore } from './store/group-store.ts';
+import { createLoginFailureStore } from './store/login-failure-store.ts';
+import { createLoginSessionStore } from './store/login-session-store.ts';
+import { createOAuthClientStore } from './store/oauth-client-store.ts';
+import { createRefreshTokenStore } from './store/refresh-token-store.ts';
+import { createSigningKeyStore } from './store/signing-key-store.ts';
+import { createUserStore } from './store/user-store.ts';
+
+export interface ServiceDeps {
+  database: Database;
+  hasher: PasswordHasher;
+  clock?: Clock;
+  /** Where failed background writes (a key's or a session's last use) are reported; they never fail a request. */
+  warn?: (err: unknown, what: string) => void;
+}
+
+const looksLikeJwt = (credential: string) => /^[\w-]+\.[\w-]+\.[\w-]+$/.test(credential);
+
+/**
+ * Every service, wired once on one database: the HTTP app, the bootstrap and the `gatehouse` command all use these,
+ * so a rule lives in one service whichever door a change comes through.
+ */
+export async function createServices(config: Readonly<Config>, deps: ServiceDeps) {
+  const clock = deps.clock ?? systemClock;
+  const warn = deps.warn ?? (() => {});
+  const { db, dialect } = deps.database;
+  const secrets = { randomSecret: () => randomSecret(32), digest: sha256Hex };
+  const signInSecrets = { ...secrets, equal: constantTimeEqual, s256 };
+  const userStore = createUserStore(db, dialect);
+  const apiKeyStore = createApiKeyStore(db, dialect);
+  const refreshTokens = createRefreshTokenStore(db);
+  const loginSessions = createLoginSessionStore(db);
+  const loginFailures = createLoginFailureStore(db);
+
+  // Per-process memory of recently authenticated credentials; every service that ends a credential tells it.
+  const principalCache = createPrincipalCache({ ttlMs: config.authCacheTtlMs, maxEntries: 10_000, clock });
+  const revocations = { revoked: (id: string) => principalCache.revoke(id), revokedAll: () => principalCache.revokeAll() };
+
+  const users = createUserService({
+    users: userStore,
+    hasher: deps.hasher,
+    clock,
+    revocations,
+    failures: loginFailures,
+    reauthWindowMs: config.reauthWindowSeconds * 1000,
+  });
+  const apiKeys = createApiKeyService({
+    apiKeys: apiKeyStore,
+    clock,
+    secrets,
+    maxActive: config.maxApiKeys,
+    revocations,
+    adminKeyConfigured: config.adminKey !== null,
+  });
+  const signer = await createJwtSigner({
+    keys: createSigningKeyStore(db, dialect),
+    issuer: config.issuer,
+    audience: config.audience,
+    accessTtlSeconds: config.accessTokenTtlSeconds,
+    alg: config.signingAlg,
+    clock,
+  });
+  const tokenIssuer = createTokenIssuer({
+    signer,
+    refreshTokens,
+    sessions: loginSessions,
+    clock,
+    secrets,
+    refreshTtlMs: config.refreshTokenTtlSeconds * 1000,
+    sessionTtlMs: config.sessionTtlSeconds * 1000,
+  });
+  const sessions = createSessionService({
+    users: userStore,
+    hasher: deps.hasher,
+    dummyHash: await deps.hasher.hash(randomSecret(32)),
+    failures: loginFailures,
+    refreshTokens,
+    loginSessions,
+    issuer: tokenIssuer,
+    signer,
+    clock,
+    secrets,
+    policy: {
+      temporaryPasswordTtlMs: config.temporaryPasswordTtlSeconds * 1000,
+      lockout: {
+        threshold: config.lockoutThreshold,
+        windowMs: config.lockoutWindowSeconds * 1000,
+        lockMs: config.lockoutDurationSeconds * 1000,
+      },
+    },
+    revocations,
+  });
+  const authenticate = createAuthenticator({
+    apiKeys: apiKeyStore,
+    adminKey: config.adminKey,
+    digest: sha256Hex,
+    secretMatcher,
+    extra: [(credential) => (looksLikeJwt(credential) ? sessions.authenticateAccessToken(credential) : undefined)],
+    cache: principalCache,
+    clock,
+    onBackgroundError: (err) => warn(err, "could not record an API key's last use"),
+  });
+  const clients = createOAuthClientService({
+    clients: createOAuthClientStore(db),
+    clock,
+    secrets: signInSecrets,
+    newClientId: () => randomUUID(),
+    revocations,
+  });
+  const signIn = createSignInService({
+    users: userStore,
+    clients,
+    sessions,
+    loginSessions,
+    codes: createAuthorizationCodeStore(db),
+    interactions: createLoginInteractionStore(db),
+    issuer: tokenIssuer,
+    clock,
+    secrets: signInSecrets,
+    revocations,
+    issuerUrl: config.issuer,
+  });
+  const tokens = createTokenManagement({
+    users: userStore,
+    liveAccessToken: (token) => sessions.liveAccessToken(token),
+    signer,
+    refreshTokens,
+    loginSessions,
+    findClient: (id) => clients.find(id),
+    clock,
+    secrets,
+    revocations,
+    issuerUrl: config.issuer,
+  });
+  const userSessions = createUserSessionService({
+    users: userStore,
+    loginSessions,
+    clock,
+    revocations,
+    onRecordError: (err) => warn(err, 'could not record the use of a login session'),
+  });
+  const groups = createGroupService({ groups: createGroupStore(db), clock, revocations });
+
+  return { clock, users, apiKeys, signer, sessions, authenticate, clients, signIn, tokens, userSessions, groups };
+}
+
+export type Services = Awaited<ReturnType<typeof createServices>>;
