@@ -141,15 +141,24 @@ say(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 
 }
 
 // ---------------------------------------------------------------- search at growing sizes, both dialects
-const QUERIES: [string, string, number][] = [
-  [`≥3 chars, common ("${BENCH_TERMS.common}")`, BENCH_TERMS.common, 0],
-  [`≥3 chars, mail domain ("${BENCH_TERMS.domain}")`, BENCH_TERMS.domain, 0],
-  [`≥3 chars, mid ("${BENCH_TERMS.mid}")`, BENCH_TERMS.mid, 0],
-  [`≥3 chars, rare ("${BENCH_TERMS.rare}")`, BENCH_TERMS.rare, 0],
-  [`1–2 chars ("${BENCH_TERMS.short}")`, BENCH_TERMS.short, 0],
-  [`two terms ("${BENCH_TERMS.twoTerms}")`, BENCH_TERMS.twoTerms, 0],
-  ['no term, page 0', '', 0],
-  ['no term, page 1000', '', 1000],
+const search = (term: string, page = 0, extra = '') => `/users?search_string=${encodeURIComponent(term)}&page=${page}&page_size=10${extra}`;
+const count = (term: string, extra = '') => `/users/count?search_string=${encodeURIComponent(term)}${extra}`;
+// Seeded users hold TASK-ADMIN one in ten (scripts/seed.ts), so the role filter is a common one.
+const QUERIES: [string, string][] = [
+  [`≥3 chars, common ("${BENCH_TERMS.common}")`, search(BENCH_TERMS.common)],
+  [`≥3 chars, mail domain ("${BENCH_TERMS.domain}")`, search(BENCH_TERMS.domain)],
+  [`≥3 chars, mid ("${BENCH_TERMS.mid}")`, search(BENCH_TERMS.mid)],
+  [`≥3 chars, rare ("${BENCH_TERMS.rare}")`, search(BENCH_TERMS.rare)],
+  [`1–2 chars ("${BENCH_TERMS.short}")`, search(BENCH_TERMS.short)],
+  [`two terms ("${BENCH_TERMS.twoTerms}")`, search(BENCH_TERMS.twoTerms)],
+  ['no term, page 0', search('')],
+  ['no term, page 1000', search('', 1000)],
+  ['role filter (TASK-ADMIN), page 0', search('', 0, '&role=TASK-ADMIN')],
+  [`role filter + common term ("${BENCH_TERMS.common}")`, search(BENCH_TERMS.common, 0, '&role=TASK-ADMIN')],
+  ['count, no term', count('')],
+  [`count, common ("${BENCH_TERMS.common}")`, count(BENCH_TERMS.common)],
+  [`count, mail domain ("${BENCH_TERMS.domain}")`, count(BENCH_TERMS.domain)],
+  [`count, rare ("${BENCH_TERMS.rare}")`, count(BENCH_TERMS.rare)],
 ];
 const SIZES = quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000];
 const reps = quick ? 20 : 100;
@@ -163,9 +172,8 @@ async function searchBench(dialect: string, databaseUrl: string, sizes: number[]
     process.stdout.write(`(${dialect}: ${size} users seeded in ${((Date.now() - t) / 1000).toFixed(0)} s)\n`);
     const gh = await startGatehouse(env(databaseUrl));
     try {
-      for (const [name, term, page] of QUERIES) {
-        const url = `${gh.url}/users?search_string=${encodeURIComponent(term)}&page=${page}&page_size=10`;
-        const r = await sequentialLatency(url, ADMIN, reps);
+      for (const [name, path] of QUERIES) {
+        const r = await sequentialLatency(gh.url + path, ADMIN, reps);
         table.set(name, [...(table.get(name) ?? []), r]);
       }
       if (size === sizes.at(-1)) rss = rssOf(gh.child.pid);
@@ -174,7 +182,7 @@ async function searchBench(dialect: string, databaseUrl: string, sizes: number[]
     }
   }
   say();
-  say(`### Search latency, ${dialect} (ms, ${reps} sequential requests each, page_size 10)`);
+  say(`### Search and count latency, ${dialect} (ms, ${reps} sequential requests each, page_size 10)`);
   say();
   const sizeNames = sizes.map((s) => (s >= 1e6 ? `${s / 1e6}M` : `${s / 1e3}k`));
   say(`| query | ${sizeNames.map((s) => `${s} p50 | ${s} p99`).join(' | ')} | ${sizeNames.at(-1)}/${sizeNames[0]} p50 |`);

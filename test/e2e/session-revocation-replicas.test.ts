@@ -129,3 +129,35 @@ test('a session ended on one replica is refused on the other within 1 s', { skip
     }
   });
 });
+
+test('a user disabled on one replica is refused on the other within 1 s; enabling again brings no old token back', { skip, timeout: 240_000 }, async (t) => {
+  const schema = await freshSchema();
+  const env = { DATABASE_URL: schema.url, GATEHOUSE_ADMIN_KEY: ADMIN_KEY, GATEHOUSE_ISSUER: ISSUER, GATEHOUSE_AUTH_RATE_LIMIT: '0', GATEHOUSE_DB_POOL_SIZE: '5' };
+  const servers = await startServers(t, [env, env], { afterStop: () => schema.drop() });
+  const [A, B] = servers as [ServerProcess, ServerProcess];
+  const email = `disabled.${Date.now()}@example.com`;
+  const created = await call(A, 'POST', '/users', { body: { email, password: GOOD_PASSWORD, temporary: false, roles: ['CHAT-USER'], firstName: 'Dis', lastName: 'Abled' } });
+  assert.equal(created.status, 200, show(A, created));
+  const login = async (s: ServerProcess) => call(s, 'POST', '/auth/token', { auth: null, body: { grant_type: 'password', username: email, password: GOOD_PASSWORD } });
+  const first = await login(B);
+  assert.equal(first.status, 200, show(B, first));
+  for (const s of servers) assert.equal((await me(s, first.body.access_token)).status, 200, `before, on ${s.name}`);
+
+  const disabled = await call(B, 'PATCH', `/users/${created.body.id}`, { body: { enabled: false } });
+  assert.equal(disabled.status, 200, show(B, disabled));
+  assert.equal(disabled.body.enabled, false);
+  const since = Date.now();
+  const ms = await within('a disabled user’s access token on A', since, A, () => me(A, first.body.access_token), refused);
+  t.diagnostic(`A refused the disabled user's token after ${ms} ms`);
+  const denied = await login(A);
+  assert.deepEqual(denied, { status: 400, body: { error: 'invalid_grant', error_description: 'Invalid username or password' } }, 'no grant while disabled');
+
+  const enabled = await call(A, 'PATCH', `/users/${created.body.id}`, { body: { enabled: true } });
+  assert.equal(enabled.status, 200, show(A, enabled));
+  for (const s of servers) assert.ok(refused(await me(s, first.body.access_token)), `the old token stays dead on ${s.name}`);
+  const refreshed = await call(B, 'POST', '/auth/token', { auth: null, body: { grant_type: 'refresh_token', refresh_token: first.body.refresh_token } });
+  assert.deepEqual(refreshed, { status: 400, body: { error: 'invalid_grant', error_description: 'Invalid refresh token' } });
+  const again = await login(B);
+  assert.equal(again.status, 200, 'a new login works once enabled');
+  assert.equal((await me(A, again.body.access_token)).status, 200);
+});
