@@ -176,6 +176,13 @@ export function createUserSearch(db: Kysely<Schema>, dialect: Dialect, options: 
     /** How many users match: by the trigram index where a term allows, else a scan bounded by the filters. */
     async count(q: Pick<UserSearch, 'terms' | 'filters'>): Promise<number> {
       const long = q.terms.filter((t) => [...t].length >= 3);
+      const filtered = filterConditions(q.filters).length > 0;
+      if (dialect === 'sqlite' && long.length > 0 && long.length === q.terms.length && !filtered) {
+        // A trigram phrase matches exactly the texts that contain the term (search_text is lower-cased and no term
+        // spans two fields), so the index's own count is the answer: no row of users is read.
+        const { rows } = await sql<{ n: number }>`select count(*) as n from users_search where users_search match ${ftsQuery(long)}`.execute(db);
+        return Number(rows[0]?.n ?? 0);
+      }
       const conditions = exact(q);
       let candidates: RawBuilder<unknown> | undefined;
       if (long.length > 0) {
