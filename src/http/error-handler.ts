@@ -36,13 +36,24 @@ function located(request: FastifyRequest, problems: FieldProblem[]): FieldProble
   return problems.map((p) => (PARTS.includes(String(p.loc[0])) ? p : { ...p, loc: [part, ...p.loc] }));
 }
 
-function sendProblems(reply: FastifyReply, problems: FieldProblem[]) {
+/** The values of the body's secret fields (passwords, tokens), however the body is shaped. */
+function secretValues(body: unknown): string[] {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return [];
+  return Object.entries(body as Record<string, unknown>).flatMap(([k, v]) => (SECRET_FIELD.test(k) && typeof v === 'string' && v !== '' ? [v] : []));
+}
+
+function sendProblems(reply: FastifyReply, problems: FieldProblem[], body?: unknown) {
+  // A password typed into the wrong field (the username, say) must not come back either: an input that contains
+  // one of the request's secrets is redacted whatever field it was sent in.
+  const secrets = secretValues(body);
+  const carriesSecret = (input: unknown) => secrets.length > 0 && secrets.some((secret) => JSON.stringify(input ?? null).includes(JSON.stringify(secret).slice(1, -1)));
   const safe = problems.map((p) => {
     const field = p.loc.at(-1);
-    const secret = typeof field === 'string' && SECRET_FIELD.test(field);
+    const input = redact(p.input); // secret-named keys inside the input are already hidden here
+    const secret = (typeof field === 'string' && SECRET_FIELD.test(field)) || carriesSecret(input);
     const { ctx, ...rest } = p;
     // A policy message can quote nothing of the password, but ctx.error repeats msg; keep it, it is text we wrote.
-    return { ...rest, input: secret ? REDACTED : redact(p.input), ...(ctx ? { ctx } : {}) };
+    return { ...rest, input: secret ? REDACTED : input, ...(ctx ? { ctx } : {}) };
   });
   return reply.code(422).send({ detail: safe });
 }
@@ -62,7 +73,7 @@ const FRAMEWORK_ERRORS: Record<string, [number, string]> = {
  */
 export function registerErrorHandling(app: FastifyInstance, isDatabaseUnavailable: (err: unknown) => boolean): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    if (error instanceof ValidationError) return sendProblems(reply, located(request, error.problems));
+    if (error instanceof ValidationError) return sendProblems(reply, located(request, error.problems), request.body);
     if (error instanceof OAuthError) {
       if (error.oauthCode === 'invalid_client') reply.header('www-authenticate', 'Basic realm="gatehouse"');
       return reply.code(error.httpStatus).send({ error: error.oauthCode, error_description: error.message });
@@ -80,7 +91,7 @@ export function registerErrorHandling(app: FastifyInstance, isDatabaseUnavailabl
       if (part === 'body' && (data === undefined || data === null)) {
         return sendProblems(reply, [{ type: 'missing', loc: ['body'], msg: 'Field required', input: null }]);
       }
-      return sendProblems(reply, toFieldProblems(error.validation as never, part, data));
+      return sendProblems(reply, toFieldProblems(error.validation as never, part, data), request.body);
     }
     if (error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
       return sendProblems(reply, [{ type: 'missing', loc: ['body'], msg: 'Field required', input: null }]);

@@ -299,3 +299,17 @@ test('temporary passwords live 7 days by default', async () => {
   advance(120_000);
   assertOAuthError(await changePassword(app, late.email, GOOD_PASSWORD, NEW_PASSWORD), 'invalid_grant');
 });
+
+test('a password sent in the wrong field is not echoed by a 422 either', async () => {
+  const { app } = await testApp(NO_LIMIT);
+  const res = await app.inject({
+    method: 'POST',
+    url: '/auth/password',
+    payload: { username: ['Typed-Into-Username-77'], current_password: 'Typed-Into-Username-77', new_password: NEW_PASSWORD },
+  });
+  assert.equal(res.statusCode, 422);
+  const [problem] = json<{ detail: { loc: string[]; input: unknown }[] }>(res).detail;
+  assert.deepEqual(problem!.loc, ['body', 'username']);
+  assert.equal(problem!.input, '[redacted]');
+  assert.ok(!res.body.includes('Typed-Into-Username-77'));
+});
