@@ -28,6 +28,8 @@ export const GATHER_CAP = 2000;
 export interface UserSearchOptions {
   /** SQLite: matches counted before a term counts as common (tests shrink it to exercise both strategies). */
   gatherCap?: number;
+  /** Holders of a filtered role counted before it counts as common and is probed per user (tests shrink it). */
+  roleGatherCap?: number;
 }
 
 const COLUMNS = sql.join(USER_COLUMNS.map((c) => sql.ref(`users.${c}`)));
@@ -35,16 +37,31 @@ const COLUMNS = sql.join(USER_COLUMNS.map((c) => sql.ref(`users.${c}`)));
 export type UserRowOut = UserRow;
 
 /**
- * The optional filters of GET /users as conditions on `users`: a role held directly or through a group, membership
- * of a group, enabled or not. Each is an indexed lookup per candidate row (user_roles_role, group_members_pk).
+ * How a role filter is answered, chosen per query as search chooses for terms: `gather` reads the role's holders
+ * once (cheap when they are few: a rare role would otherwise make the walk read the whole table), `probe` looks each
+ * walked user up (cheap when holders are many: the page fills at once, where gathering 100,000 holders costs ~100 ms).
  */
-function filterConditions(filters: UserFilters | undefined): RawBuilder<unknown>[] {
+type RoleMode = 'gather' | 'probe';
+
+/** Holders of a role counted up to this many: fewer, and gathering them is cheaper than probing the walk. */
+export const ROLE_GATHER_CAP = 2000;
+
+/**
+ * The optional filters of GET /users as conditions on `users`: a role held directly or through a group, membership
+ * of a group, enabled or not.
+ */
+function filterConditions(filters: UserFilters | undefined, roleMode: RoleMode = 'gather'): RawBuilder<unknown>[] {
   const out: RawBuilder<unknown>[] = [];
   if (!filters) return out;
-  if (filters.role !== undefined) {
-    out.push(sql`(exists (select 1 from user_roles r where r.user_id = users.id and r.role = ${filters.role})
-      or exists (select 1 from group_members gm join group_roles gr on gr.group_id = gm.group_id
-                 where gm.user_id = users.id and gr.role = ${filters.role}))`);
+  const role = filters.role;
+  if (role !== undefined && roleMode === 'gather') {
+    out.push(sql`users.id in (select user_id from user_roles where role = ${role}
+      union select gm.user_id from group_members gm join group_roles gr on gr.group_id = gm.group_id where gr.role = ${role})`);
+  } else if (role !== undefined) {
+    // Correlated on purpose: PostgreSQL would turn an uncorrelated form (or EXISTS) into a hash of every holder.
+    out.push(sql`(users.id in (select r.user_id from user_roles r where r.user_id = users.id and r.role = ${role})
+      or users.id in (select gm.user_id from group_members gm join group_roles gr on gr.group_id = gm.group_id
+                      where gm.user_id = users.id and gr.role = ${role}))`);
   }
   if (filters.groupId !== undefined) {
     out.push(sql`exists (select 1 from group_members gm where gm.group_id = ${filters.groupId} and gm.user_id = users.id)`);
@@ -78,16 +95,29 @@ const pgLike = (term: string) => sql`users.search_text like ${likeContaining(ter
 
 export function createUserSearch(db: Kysely<Schema>, dialect: Dialect, options: UserSearchOptions = {}) {
   const cap = options.gatherCap ?? GATHER_CAP;
+  const roleCap = options.roleGatherCap ?? ROLE_GATHER_CAP;
   const contains = (term: string) =>
     dialect === 'sqlite' ? sql`instr(users.search_text, ${term}) > 0` : sql`strpos(users.search_text, ${term}) > 0`;
 
   /** Every term re-checked literally, and every filter. */
-  const exact = (q: Pick<UserSearch, 'terms' | 'filters'>) => [...q.terms.map(contains), ...filterConditions(q.filters)];
+  const exact = (q: Pick<UserSearch, 'terms' | 'filters'>, roleMode: RoleMode = 'gather') => [
+    ...q.terms.map(contains),
+    ...filterConditions(q.filters, roleMode),
+  ];
 
-  function walk(q: UserSearch) {
+  /** Whether a page of users walked in creation order should probe the role filter per user (many holders). */
+  async function roleModeFor(filters: UserFilters | undefined): Promise<RoleMode> {
+    if (filters?.role === undefined) return 'gather';
+    const { rows } = await sql<{ n: number | string }>`select count(*) as n from (select user_id from user_roles where role = ${filters.role}
+      union all select gm.user_id from group_members gm join group_roles gr on gr.group_id = gm.group_id where gr.role = ${filters.role}
+      limit ${roleCap}) holders`.execute(db);
+    return Number(rows[0]?.n ?? 0) >= roleCap ? 'probe' : 'gather';
+  }
+
+  function walk(q: UserSearch, roleMode: RoleMode) {
     const { sort, limit, offset } = q;
     const dir = sql.raw(sort);
-    const conditions = exact(q);
+    const conditions = exact(q, roleMode);
     const where = conditions.length > 0 ? sql`where ${and(conditions)}` : sql``;
     return sql<UserRowOut>`select ${COLUMNS} from users ${where}
       order by users.created_at ${dir}, users.id ${dir} limit ${limit} offset ${offset}`.execute(db);
@@ -146,22 +176,23 @@ export function createUserSearch(db: Kysely<Schema>, dialect: Dialect, options: 
    * column's statistics) and picks the trigram bitmap scan plus a sort for rare terms, or the backward walk of the
    * (created_at, id) index for common ones — the same choice as SQLite's explicit probe, without a probe query.
    */
-  function postgresSearch(q: UserSearch, long: string[]) {
+  function postgresSearch(q: UserSearch, long: string[], roleMode: RoleMode) {
     const dir = sql.raw(q.sort);
-    return sql<UserRowOut>`select ${COLUMNS} from users where ${and(long.map(pgLike))} and ${and(exact(q))}
+    return sql<UserRowOut>`select ${COLUMNS} from users where ${and(long.map(pgLike))} and ${and(exact(q, roleMode))}
       order by users.created_at ${dir}, users.id ${dir} limit ${q.limit} offset ${q.offset}`.execute(db);
   }
 
   return {
     async search(q: UserSearch): Promise<UserRowOut[]> {
       const long = q.terms.filter((t) => [...t].length >= 3);
-      if (long.length > 0 && dialect === 'postgres') return (await postgresSearch(q, long)).rows;
+      const roleMode = await roleModeFor(q.filters);
+      if (long.length > 0 && dialect === 'postgres') return (await postgresSearch(q, long, roleMode)).rows;
       if (long.length > 0) {
         for (const lookup of await lookups(long)) {
           if ((await lookup.count()) < cap) return (await gather(q, lookup.where)).rows;
         }
       }
-      return (await walk(q)).rows;
+      return (await walk(q, roleMode)).rows;
     },
 
     /** Adds a just-inserted user to the index, in the caller's transaction. */

@@ -35,8 +35,13 @@ function makeUsers(seed: number): Row[] {
   }));
 }
 
-function reference(rows: Row[], terms: string[], sort: SortOrder, limit: number, offset: number): string[] {
-  const matching = rows.filter((r) => terms.every((t) => searchText(r.email, r.first, r.last).includes(t)));
+/** A third of the users hold TASK-ADMIN; the rest hold nothing. */
+const roleOf = (r: Row): AssignableRole[] => (Number(r.id.slice(-4)) % 3 === 0 ? ['TASK-ADMIN'] : []);
+
+function reference(rows: Row[], terms: string[], sort: SortOrder, limit: number, offset: number, role?: AssignableRole): string[] {
+  const matching = rows.filter(
+    (r) => terms.every((t) => searchText(r.email, r.first, r.last).includes(t)) && (role === undefined || roleOf(r).includes(role)),
+  );
   matching.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   if (sort === 'desc') matching.reverse();
   return matching.slice(offset, offset + limit).map((r) => r.id);
@@ -65,7 +70,7 @@ forEachDialect('UserStore.search strategies agree', (h) => {
         lastName: r.last,
         passwordHash: 'x',
         passwordTemporary: false,
-        roles: [] as AssignableRole[],
+        roles: roleOf(r),
         createdAt: r.createdAt,
       };
       assert.equal(await writer.insert(user), 'inserted');
@@ -87,6 +92,29 @@ forEachDialect('UserStore.search strategies agree', (h) => {
         }
       }),
       { numRuns: 150, seed: 7 },
+    );
+  });
+
+  test('a role filter gives the reference page whether the role is gathered or probed per user', async () => {
+    const probing = createUserStore(h.db, h.dialect, { roleGatherCap: 1 });
+    const gathering = createUserStore(h.db, h.dialect, { roleGatherCap: 1_000_000 });
+    const withOrWithoutTerms = fc.record({
+      terms: fc.uniqueArray(word.map((w) => w.toLowerCase()), { minLength: 0, maxLength: 2 }),
+      sort: fc.constantFrom<SortOrder>('asc', 'desc'),
+      limit: fc.integer({ min: 1, max: 15 }),
+      offset: fc.integer({ min: 0, max: 40 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(withOrWithoutTerms, async ({ terms, sort, limit, offset }) => {
+        const expected = reference(rows, terms, sort, limit, offset, 'TASK-ADMIN');
+        for (const [name, store] of [['probe', probing], ['gather', gathering]] as const) {
+          const got = (await store.search({ terms, sort, limit, offset, filters: { role: 'TASK-ADMIN' } })).map((u: User) => u.id);
+          assert.deepEqual(got, expected, `${name}: ${JSON.stringify({ terms, sort, limit, offset })}`);
+        }
+        const counted = await gathering.count({ terms, filters: { role: 'TASK-ADMIN' } });
+        assert.equal(counted, reference(rows, terms, 'asc', 10_000, 0, 'TASK-ADMIN').length);
+      }),
+      { numRuns: 60, seed: 11 },
     );
   });
 
