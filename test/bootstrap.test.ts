@@ -23,6 +23,17 @@ async function appOn(database: Database, env: Record<string, string> = {}) {
   return app;
 }
 
+/** A fresh database and an app on it that an admin key can drive (so the database gets used), closed after the test. */
+async function adminKeyApp() {
+  const database = await freshDatabase();
+  const app = await appOn(database, { GATEHOUSE_ADMIN_KEY: ADMIN_KEY });
+  after(async () => {
+    await app.close();
+    await database.close();
+  });
+  return { database, app };
+}
+
 async function keyCount(database: Database): Promise<number> {
   return (await database.db.selectFrom('api_keys').select('id').execute()).length;
 }
@@ -113,12 +124,7 @@ describe('bootstrapAdminKey', () => {
   });
 
   test('an enabled ORG-ADMIN user is a way in: nothing is minted and nothing printed; disabled, they are not', async () => {
-    const database = await freshDatabase();
-    const app = await appOn(database, { GATEHOUSE_ADMIN_KEY: ADMIN_KEY });
-    after(async () => {
-      await app.close();
-      await database.close();
-    });
+    const { database, app } = await adminKeyApp();
     const created = await app.inject({ method: 'POST', url: '/users', headers: ADMIN, payload: newUserBody({ roles: [ADMIN_ROLE] }) });
     assert.equal(created.statusCode, 200, created.body);
     const printed: string[] = [];
@@ -134,12 +140,7 @@ describe('bootstrapAdminKey', () => {
 
   test('a database with users but no API keys gets no key: the way in is printed instead', async () => {
     // Users made with GATEHOUSE_ADMIN_KEY, which is then unset: the database is in use, not fresh.
-    const database = await freshDatabase();
-    const app = await appOn(database, { GATEHOUSE_ADMIN_KEY: ADMIN_KEY });
-    after(async () => {
-      await app.close();
-      await database.close();
-    });
+    const { database, app } = await adminKeyApp();
     assert.equal((await app.inject({ method: 'POST', url: '/users', headers: ADMIN, payload: newUserBody() })).statusCode, 200);
 
     const printed: string[] = [];
@@ -168,12 +169,7 @@ describe('bootstrapAdminKey', () => {
   });
 
   test('a used database with an active, unexpired ORG-ADMIN key is left alone, whatever other roles the key holds', async () => {
-    const database = await freshDatabase();
-    const app = await appOn(database, { GATEHOUSE_ADMIN_KEY: ADMIN_KEY });
-    after(async () => {
-      await app.close();
-      await database.close();
-    });
+    const { database, app } = await adminKeyApp();
     assert.equal((await app.inject({ method: 'POST', url: '/users', headers: ADMIN, payload: newUserBody() })).statusCode, 200);
     const minted = await app.inject({ method: 'POST', url: '/auth/api_keys', headers: ADMIN, payload: { roles: ['CHAT-USER', ADMIN_ROLE] } });
     assert.equal(minted.statusCode, 200);
@@ -192,12 +188,7 @@ describe('bootstrapAdminKey', () => {
   });
 
   test('nothing is minted or printed when an admin key is configured', async () => {
-    const database = await freshDatabase();
-    const app = await appOn(database, { GATEHOUSE_ADMIN_KEY: ADMIN_KEY });
-    after(async () => {
-      await app.close();
-      await database.close();
-    });
+    const { database, app } = await adminKeyApp();
     const printed: string[] = [];
     const result = await bootstrapAdminKey(database, { adminKeyConfigured: true, maxApiKeys: 1000, print: (t) => printed.push(t) });
     assert.equal(result, null);
@@ -208,12 +199,7 @@ describe('bootstrapAdminKey', () => {
   });
 
   test('a database that already has keys is not fresh', async () => {
-    const database = await freshDatabase();
-    const app = await appOn(database, { GATEHOUSE_ADMIN_KEY: ADMIN_KEY });
-    after(async () => {
-      await app.close();
-      await database.close();
-    });
+    const { database, app } = await adminKeyApp();
     const mintedRes = await app.inject({ method: 'POST', url: '/auth/api_keys', headers: ADMIN, payload: { roles: ['CHAT-USER'] } });
     assert.equal(mintedRes.statusCode, 200);
     const printed: string[] = [];
