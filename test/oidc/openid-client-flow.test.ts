@@ -17,21 +17,27 @@ async function discover(issuer: string, clientId: string, secret?: string) {
   });
 }
 
-async function signIn(config: oidc.Configuration, browser: CookieBrowser, email: string, extra: Record<string, string> = {}) {
+/** A code + PKCE authorization request with fresh state and nonce, and what its answer is checked against. */
+async function authorizationRequest(config: oidc.Configuration, scope: string, extra: Record<string, string> = {}) {
   const verifier = oidc.randomPKCECodeVerifier();
   const state = oidc.randomState();
   const nonce = oidc.randomNonce();
   const url = oidc.buildAuthorizationUrl(config, {
     redirect_uri: REDIRECT,
-    scope: 'openid email profile',
+    scope,
     code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
     code_challenge_method: 'S256',
     state,
     nonce,
     ...extra,
   });
-  const back = await signInThroughPage(browser, url.toString(), email, GOOD_PASSWORD);
-  return oidc.authorizationCodeGrant(config, back, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce });
+  const exchange = (back: URL) => oidc.authorizationCodeGrant(config, back, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce });
+  return { url: url.toString(), exchange };
+}
+
+async function signIn(config: oidc.Configuration, browser: CookieBrowser, email: string, extra: Record<string, string> = {}) {
+  const request = await authorizationRequest(config, 'openid email profile', extra);
+  return request.exchange(await signInThroughPage(browser, request.url, email, GOOD_PASSWORD));
 }
 
 test('openid-client: a confidential client signs a user in, refreshes, reads userinfo, introspects, revokes and logs out', async () => {
@@ -113,18 +119,10 @@ test('openid-client: a confidential client signs a user in, refreshes, reads use
 });
 
 async function signInSilently(config: oidc.Configuration, browser: CookieBrowser) {
-  const verifier = oidc.randomPKCECodeVerifier();
-  const state = oidc.randomState();
-  const url = oidc.buildAuthorizationUrl(config, {
-    redirect_uri: REDIRECT,
-    scope: 'openid email',
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-  });
-  const res = await browser.get(url.toString());
+  const request = await authorizationRequest(config, 'openid email');
+  const res = await browser.get(request.url);
   assert.equal(res.status, 302, `single sign-on redirects at once: ${res.status} ${res.body.slice(0, 200)}`);
-  return oidc.authorizationCodeGrant(config, new URL(res.location!), { pkceCodeVerifier: verifier, expectedState: state });
+  return request.exchange(new URL(res.location!));
 }
 
 test('openid-client: a public client signs in with PKCE only; a temporary password is changed inside the flow', async () => {
