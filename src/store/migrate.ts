@@ -5,6 +5,7 @@ import * as login from './migrations/2026-11-28T1400-login.ts';
 import * as search from './migrations/2026-11-28T1500-search.ts';
 import * as signIn from './migrations/2026-11-29T1000-sign-in.ts';
 import * as lifecycle from './migrations/2026-11-29T1200-lifecycle.ts';
+import * as searchWords from './migrations/2026-11-29T1400-search-words.ts';
 
 /** A migration may differ per dialect (indexes especially); most ignore the second argument. */
 export interface Migration {
@@ -21,6 +22,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '2026-11-28T1500-search': search,
   '2026-11-29T1000-sign-in': signIn,
   '2026-11-29T1200-lifecycle': lifecycle,
+  '2026-11-29T1400-search-words': searchWords,
 };
 
 export const MIGRATION_TABLE = 'gatehouse_migrations';

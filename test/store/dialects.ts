@@ -1,7 +1,7 @@
 import { after, before, describe } from 'node:test';
 import type { Kysely } from 'kysely';
 import { openPostgres, openSqlite, type Database, type Dialect } from '../../src/store/database.ts';
-import { migrateToLatest } from '../../src/store/migrate.ts';
+import { MIGRATION_TABLE, MIGRATIONS, migrateToLatest } from '../../src/store/migrate.ts';
 import type { Schema } from '../../src/store/schema.ts';
 import { freshSchema, postgresSkipReason } from '../helpers/postgres.ts';
 
@@ -86,4 +86,15 @@ export function forEachDialect(title: string, body: (h: DialectHandle) => void, 
       });
     });
   }
+}
+
+/** Applies the migrations up to and including `last`, the way migrateToLatest does: one transaction, recorded. */
+export async function migrateUpTo(database: Database, last: string): Promise<void> {
+  await (database.db as Kysely<any>).transaction().execute(async (trx) => {
+    await trx.schema.createTable(MIGRATION_TABLE).ifNotExists().addColumn('name', 'text', (c) => c.primaryKey()).addColumn('applied_at', 'bigint', (c) => c.notNull()).execute();
+    for (const name of Object.keys(MIGRATIONS).sort().filter((n) => n <= last)) {
+      await MIGRATIONS[name]!.up(trx, database.dialect);
+      await trx.insertInto(MIGRATION_TABLE).values({ name, applied_at: Date.now() }).execute();
+    }
+  });
 }

@@ -93,14 +93,20 @@ async function applied(database: Database): Promise<string[]> {
   return rows.map((r) => r.name);
 }
 
-// FTS5 keeps its index in shadow tables named after the virtual table; they are checked in the search-index test.
-const appTables = (tables: string[]) => tables.filter((t) => t !== 'gatehouse_migrations' && !t.startsWith('users_search'));
+// Search index tables, checked in the search-index test: FTS5 keeps its index in shadow tables named after the
+// virtual table (SQLite); PostgreSQL's count index keeps users' words in two tables.
+const SEARCH_TABLES = ['search_words', 'user_search_words'];
+const appTables = (tables: string[]) =>
+  tables.filter((t) => t !== 'gatehouse_migrations' && !t.startsWith('users_search') && !SEARCH_TABLES.includes(t));
 
-/** SQLite keys its FTS5 search index by an integer `users.seq`; PostgreSQL's trigram index needs no extra column. */
-// SQLite's users.seq (the search index's key) was added by the search migration, before `enabled`.
+/**
+ * Both dialects key a search index by an integer `users.seq`: SQLite's FTS5 index since the search migration
+ * (before `enabled`), PostgreSQL's word index since the search-words migration (last, and always filled).
+ */
 const columnsOf = (dialect: string, table: string) => {
   const columns = [...COLUMNS[table]!];
   if (dialect === 'sqlite' && table === 'users') columns.splice(columns.indexOf('enabled'), 0, 'seq');
+  if (dialect === 'postgres' && table === 'users') columns.push('seq');
   return columns;
 };
 const nullableFor = (dialect: string) => [...NULLABLE, ...(dialect === 'sqlite' ? ['users.seq'] : [])];
@@ -159,6 +165,11 @@ forEachDialect(
         const { rows } = await sql<{ indexdef: string }>`select indexdef from pg_indexes
           where schemaname = ${h.database.schema} and indexname = 'users_search_trgm'`.execute(db);
         assert.match(rows[0]?.indexdef ?? '', /USING gin \(search_text (public\.)?gin_trgm_ops\)/);
+        const defs = async (table: string) =>
+          (await sql<{ indexdef: string }>`select indexdef from pg_indexes where schemaname = ${h.database.schema} and tablename = ${table}`.execute(db)).rows.map((r) => r.indexdef);
+        // Counting scans (word, user_seq) index-only; words are looked up by trigram.
+        assert.ok((await defs('user_search_words')).some((d) => /UNIQUE INDEX .* USING btree \(word, user_seq\)/.test(d)));
+        assert.ok((await defs('search_words')).some((d) => /USING gin \(word (public\.)?gin_trgm_ops\)/.test(d)));
       }
     });
 

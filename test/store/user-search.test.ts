@@ -118,6 +118,32 @@ forEachDialect('UserStore.search strategies agree', (h) => {
     );
   });
 
+  test('count agrees with the reference, by whichever index the terms allow', async () => {
+    // On PostgreSQL, terms without punctuation are counted through the word index and the rest through pg_trgm;
+    // on SQLite through FTS5. The alphabet yields both kinds.
+    const terms = fc.uniqueArray(word.map((w) => w.toLowerCase()), { minLength: 1, maxLength: 3 });
+    await fc.assert(
+      fc.asyncProperty(terms, async (ts) => {
+        assert.equal(await stores[2]!.store.count({ terms: ts }), reference(rows, ts, 'asc', 10_000, 0).length, JSON.stringify(ts));
+      }),
+      { numRuns: 200, seed: 13 },
+    );
+  });
+
+  test('a renamed user is counted under the new name only', async () => {
+    const writer = createUserStore(h.db, h.dialect);
+    const r = rows[1]!;
+    const count = (t: string) => writer.count({ terms: [t] });
+    const fresh = await count('zqxjv');
+    assert.equal(await writer.update(r.id, { firstName: 'Zqxjv', lastName: 'Zqxjv' }, Date.now()), 'updated');
+    r.first = 'Zqxjv';
+    r.last = 'Zqxjv';
+    assert.equal(await count('zqxjv'), fresh + 1);
+    for (const t of ['abc', 'ab', r.email.split('@')[0]!.toLowerCase()]) {
+      assert.equal(await count(t), reference(rows, [t], 'asc', 10_000, 0).length, t);
+    }
+  });
+
   test('deleted users leave the index', async () => {
     const writer = createUserStore(h.db, h.dialect);
     const victim = rows[0]!;
@@ -128,6 +154,7 @@ forEachDialect('UserStore.search strategies agree', (h) => {
       const got = (await store.search({ terms: [term], sort: 'asc', limit: 200, offset: 0 })).map((u) => u.id);
       assert.ok(!got.includes(victim.id), name);
       assert.deepEqual(got, reference(rows, [term], 'asc', 200, 0), name);
+      assert.equal(await store.count({ terms: [term] }), reference(rows, [term], 'asc', 10_000, 0).length, name);
     }
   });
 });
