@@ -11,9 +11,17 @@ import { findPostgres } from '../scripts/find-postgres.mjs';
 import { createArgon2Hasher } from '../src/security/argon2-hasher.ts';
 import { load, sequentialLatency, type LoadResult } from './load.ts';
 import { ROOT, rssOf, runTsx, startBareServer, startGatehouse } from './processes.ts';
+import { replicaWrites } from './replica-writes.ts';
+import { AUDIT_EVENTS, auditReadLatency, fillPostgres, fillSqlite } from './audit-trail.ts';
+import { openDatabase } from '../src/store/database.ts';
+import { migrateToLatest } from '../src/store/migrate.ts';
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } });
 const quick = values.quick;
+// `--only audit`: the argon2id ceilings and the audit-trail sections alone, written to bench/RESULTS-audit.md;
+// `--only audit-writes`: the ceilings and the replica writes alone (bench/RESULTS-audit-writes.md).
+const auditOnly = values.only === 'audit' || values.only === 'audit-writes';
+const auditReads = values.only !== 'audit-writes';
 const ADMIN_KEY = 'bench-admin-key-0123456789abcdefghijklmnopqrstuvwxyz';
 const ADMIN = { authorization: `Bearer ${ADMIN_KEY}` };
 const PASSWORD = 'Bench-Login-Password-42';
@@ -49,7 +57,7 @@ say(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 
   `Load from autocannon in this process, ${CONNECTIONS} connections, ${seconds} s per row; server log level warn.`);
 
 // ---------------------------------------------------------------- hot paths against the bare-server ceiling
-{
+if (!auditOnly) {
   const bare = await startBareServer();
   const gh = await startGatehouse(env(`sqlite:${join(work, 'hot.db')}`));
   try {
@@ -84,6 +92,9 @@ say(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 
 }
 
 // ---------------------------------------------------------------- hashing-bound operations
+// The machine's raw argon2id rates: the ceiling for creates and logins here and on the replicas below.
+let hashRate = 0;
+let verifyRate = 0;
 {
   const hasher = createArgon2Hasher();
   const rate = async (op: () => Promise<unknown>) => {
@@ -99,8 +110,8 @@ say(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 
     return n / seconds;
   };
   const sample = await hasher.hash(PASSWORD);
-  const hashRate = await rate(() => hasher.hash(PASSWORD));
-  const verifyRate = await rate(() => hasher.verify(sample, PASSWORD));
+  hashRate = await rate(() => hasher.hash(PASSWORD));
+  verifyRate = await rate(() => hasher.verify(sample, PASSWORD));
 
   const gh = await startGatehouse(env(`sqlite:${join(work, 'hash.db')}`));
   try {
@@ -194,7 +205,34 @@ async function searchBench(dialect: string, databaseUrl: string, sizes: number[]
   if (rss !== null) say(`\nServer RSS at ${sizeNames.at(-1)} users after these searches: ${(rss / 2 ** 20).toFixed(0)} MiB.`);
 }
 
-await searchBench('SQLite', `sqlite:${join(work, 'search.db')}`, SIZES);
+if (!auditOnly) await searchBench('SQLite', `sqlite:${join(work, 'search.db')}`, SIZES);
+
+// ---------------------------------------------------------------- the audit trail at 10M events
+const auditEvents = quick ? 1_000_000 : AUDIT_EVENTS;
+function auditTable(dialect: string, rows: [string, { p50: number; p99: number }][]) {
+  say();
+  say(`### Reading the audit trail, ${dialect}, ${auditEvents / 1e6}M events (ms, ${reps} sequential requests each, page_size 50)`);
+  say();
+  say('| query | p50 | p99 |');
+  say('|---|---:|---:|');
+  for (const [name, r] of rows) say(`| ${name} | ${ms(r.p50)} | ${ms(r.p99)} |`);
+}
+async function migrated(url: string): Promise<void> {
+  const database = openDatabase(url, { poolSize: 1 });
+  try {
+    await migrateToLatest(database.db, database.dialect, database.schema);
+  } finally {
+    await database.close();
+  }
+}
+if (auditReads) {
+  const url = `sqlite:${join(work, 'audit.db')}`;
+  await migrated(url);
+  const t = Date.now();
+  fillSqlite(join(work, 'audit.db'), auditEvents);
+  process.stdout.write(`(SQLite: ${auditEvents} audit events written in ${((Date.now() - t) / 1000).toFixed(0)} s)\n`);
+  auditTable('SQLite', await auditReadLatency(env(url), ADMIN, reps));
+}
 
 const server = await findPostgres();
 if (!server) {
@@ -207,7 +245,38 @@ if (!server) {
   try {
     const url = new URL(server.url);
     url.pathname = `/${name}`;
-    await searchBench('PostgreSQL', url.toString(), quick ? [10_000] : SIZES);
+    if (!auditOnly) await searchBench('PostgreSQL', url.toString(), quick ? [10_000] : SIZES);
+    const writesDb = `${name}_writes`;
+    await admin.query(`create database ${writesDb}`);
+    try {
+      const writesUrl = new URL(server.url);
+      writesUrl.pathname = `/${writesDb}`;
+      const r = await replicaWrites({ databaseUrl: writesUrl.toString(), env, admin: ADMIN, password: PASSWORD, seconds });
+      say();
+      say('### Audited writes, three PostgreSQL replicas at once (each change appends to one hash chain)');
+      say();
+      say('| operation | per second, all replicas | of argon2id ceiling | p50 ms | p99 ms | errors |');
+      say('|---|---:|---:|---:|---:|---:|');
+      say(`| \`POST /users\` | ${r.creates.rps.toFixed(1)} | ${pct(r.creates.rps, hashRate)} | ${r.creates.p50} | ${r.creates.p99} | ${r.creates.errors + r.creates.non2xx} |`);
+      say(`| \`POST /auth/token\` (password grant) | ${r.logins.rps.toFixed(1)} | ${pct(r.logins.rps, verifyRate)} | ${r.logins.p50} | ${r.logins.p99} | ${r.logins.errors + r.logins.non2xx} |`);
+      say();
+      say(`Audit chain afterwards: ${r.events} events, ${r.gaps} gaps, ${r.duplicates} duplicate sequence numbers.`);
+    } finally {
+      await admin.query(`drop database if exists ${writesDb} with (force)`);
+    }
+    const auditDb = `${name}_audit`;
+    if (auditReads) await admin.query(`create database ${auditDb}`);
+    if (auditReads) try {
+      const auditUrl = new URL(server.url);
+      auditUrl.pathname = `/${auditDb}`;
+      await migrated(auditUrl.toString());
+      const t = Date.now();
+      await fillPostgres(auditUrl.toString(), auditEvents);
+      process.stdout.write(`(PostgreSQL: ${auditEvents} audit events written in ${((Date.now() - t) / 1000).toFixed(0)} s)\n`);
+      auditTable('PostgreSQL', await auditReadLatency(env(auditUrl.toString()), ADMIN, reps));
+    } finally {
+      await admin.query(`drop database if exists ${auditDb} with (force)`);
+    }
   } finally {
     await admin.query(`drop database if exists ${name} with (force)`);
     await admin.end();
@@ -218,4 +287,4 @@ if (!server) {
 rmSync(work, { recursive: true, force: true });
 say();
 say(`Whole run: ${((Date.now() - started) / 1000).toFixed(0)} s.`);
-if (!quick) writeFileSync(join(ROOT, 'bench', 'RESULTS.md'), out.join('\n') + '\n');
+if (!quick) writeFileSync(join(ROOT, 'bench', auditOnly ? `RESULTS-${values.only}.md` : 'RESULTS.md'), out.join('\n') + '\n');

@@ -4,13 +4,17 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Config } from './config.ts';
 import { systemClock, type Clock, type PasswordHasher } from './domain/ports.ts';
 import { authPlugin } from './http/auth.ts';
+import { auditLogLine } from './http/audit-log-line.ts';
+import { registerRequestContext } from './http/request-context-hook.ts';
+import { auditRoutes } from './http/routes/audit.ts';
 import { registerErrorHandling } from './http/error-handler.ts';
 import { lazyChildLogger } from './http/lazy-logger.ts';
-import { requestSerializer } from './http/log-redaction.ts';
+import { loggerOptions } from './http/logger-options.ts';
 import { BODY_LIMIT_BYTES, clientErrorHandler, MAX_HEADER_BYTES, MAX_PARAM_LENGTH } from './http/limits.ts';
 import { JsonTooDeepError, jsonDepthExceeds, MAX_JSON_DEPTH } from './http/json-depth.ts';
 import { registerSecurityHeaders, SECURITY_HEADERS } from './http/security-headers.ts';
-import { createMetrics, recordRequestMetrics } from './http/metrics.ts';
+import { scrapeGuard } from './http/metrics-access.ts';
+import { createMetrics, recordRequestMetrics, type Metrics, type ScrapeCounts } from './http/metrics.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import { createRateLimiter } from './http/rate-limit.ts';
 import { apiKeyRoutes } from './http/routes/api-keys.ts';
@@ -33,10 +37,17 @@ export interface AppDeps {
   database: Database;
   hasher: PasswordHasher;
   clock?: Clock;
-  /** A pino destination for the JSON logs (tests capture them); defaults to standard output. */
+  /** A pino destination for the logs (tests capture them); defaults to standard output. */
   logStream?: NodeJS.WritableStream;
+  /** Colour pretty logs (GATEHOUSE_LOG_FORMAT=pretty): the server decides, by whether the output is a terminal. */
+  logColours?: boolean;
   /** Services already wired on this database (the server shares them with the bootstrap); made here if absent. */
   services?: Services;
+  /**
+   * The metrics the app records into (the server makes them first, to serve them on GATEHOUSE_METRICS_PORT and to
+   * hand `securityEvent` to whatever reports security events); made here if absent.
+   */
+  metrics?: Metrics;
 }
 
 export const VERSION = '0.1.0';
@@ -45,17 +56,32 @@ export const VERSION = '0.1.0';
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 
+/**
+ * The counts behind the scrape-time gauges: one query each. Users through the user service (its count with no
+ * terms or filters is a plain count); live API keys straight from the table, since the key service only lists them
+ * all, and a metrics scrape should not read every key ever minted.
+ */
+function scrapeCounts(services: Services, database: Database, clock: Clock): ScrapeCounts {
+  return {
+    users: () => services.users.count({ searchString: undefined }),
+    apiKeysActive: async () => {
+      const now = clock.now();
+      const { n } = await database.db
+        .selectFrom('api_keys')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('is_active', '=', 1)
+        .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+        .executeTakeFirstOrThrow();
+      return Number(n);
+    },
+  };
+}
+
 /** Builds the whole HTTP application on the given database. Never listens and never reads `process.env`. */
 export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise<FastifyInstance> {
   const clock = deps.clock ?? systemClock;
   const app = Fastify({
-    logger: {
-      level: config.logLevel,
-      // Belt and braces: no serializer emits headers today, but a credential must never reach a log line.
-      redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie'], censor: '[redacted]' },
-      serializers: { req: requestSerializer as never },
-      ...(deps.logStream ? { stream: deps.logStream } : {}),
-    },
+    logger: loggerOptions(config, deps.logStream, deps.logColours ?? false),
     childLoggerFactory: lazyChildLogger,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
@@ -90,21 +116,28 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
     if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) return done(new JsonTooDeepError(), undefined);
     parseJson(request, text, done);
   });
+  // First of all hooks: every later hook and handler runs in the request's context (audit actor and origin).
+  registerRequestContext(app);
   registerErrorHandling(app, deps.database.isUnavailable);
 
   await registerSecurityHeaders(app, config.corsOrigins);
-  const metrics = createMetrics();
+  const metrics = deps.metrics ?? createMetrics();
   recordRequestMetrics(app, metrics);
   await registerOpenApi(app, VERSION);
 
   const warn = (err: unknown, what: string) => app.log.warn({ err }, what);
   const services = deps.services ?? (await createServices(config, { database: deps.database, hasher: deps.hasher, clock, warn }));
+  services.tokenListeners.push((kind) => metrics.tokensIssued(kind));
+  services.auditListeners.push(auditLogLine(app.log), (event) => metrics.securityEvent(event.action, event.outcome, typeof event.details.reason === 'string' ? event.details.reason : undefined));
   const { users, apiKeys, signer, sessions, authenticate, clients, signIn, tokens, userSessions, groups } = services;
   // The OpenID Connect endpoints live under the issuer's path, as Keycloak's live under /realms/{realm}.
   const base = new URL(config.issuer).pathname.replace(/\/+$/, '');
   const rateLimit = createRateLimiter(config.authRateLimitPerMinute, clock);
 
-  await app.register(operationRoutes, { metrics, ping: deps.database.ping });
+  metrics.countOnScrape(scrapeCounts(services, deps.database, clock), (err, metric) => app.log.warn({ err }, `could not count ${metric} for /metrics`));
+  // With a port of its own (GATEHOUSE_METRICS_PORT, served by src/server.ts), /metrics is not on the API port at all.
+  const served = config.metricsPort === null ? { metrics, guard: scrapeGuard(config.metricsToken) } : undefined;
+  await app.register(operationRoutes, { metrics: served, ping: deps.database.ping });
   await app.register(wellKnownRoutes, { signer, tokens, issuer: config.issuer, base });
   await app.register(loginRoutes, { sessions, rateLimit });
   await app.register(tokenRoutes, { sessions, signIn, clients, tokens, rateLimit, userSessions, base });
@@ -129,6 +162,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
     await protectedApp.register(apiKeyRoutes, { apiKeys });
     await protectedApp.register(clientRoutes, { clients });
     await protectedApp.register(sessionRoutes, { userSessions });
+    await protectedApp.register(auditRoutes, { trail: services.auditTrail });
   });
 
   return app;

@@ -2,9 +2,11 @@ import type { Kysely } from 'kysely';
 import { ADMIN_KEY_MIN_LENGTH } from './config.ts';
 import { ADMIN_ROLE } from './domain/access.ts';
 import { createApiKeyService, type ApiKeyService } from './domain/api-keys.ts';
+import { SYSTEM_ACTOR, type AuditDraft } from './domain/audit.ts';
 import { systemClock } from './domain/ports.ts';
 import { randomSecret, sha256Hex } from './security/secrets.ts';
 import { createApiKeyStore } from './store/api-key-store.ts';
+import type { AuditWriter } from './store/audit-store.ts';
 import type { Database } from './store/database.ts';
 import { createMetaStore } from './store/meta-store.ts';
 import type { Schema } from './store/schema.ts';
@@ -79,10 +81,14 @@ async function hasActiveAdminKey(db: Kysely<Schema>, now: number): Promise<boole
  * - on a database in use that nobody can administer (no active, unexpired ORG-ADMIN key), mint nothing and `print`
  *   how to get in (`noWayInMessage`). A used database never gets a key it did not ask for.
  * Returns the secret when this call minted it.
+ *
+ * The mint is audited in the key insert's transaction: `api_key.minted` and `bootstrap` (what was done), both by
+ * the system. A replica that lost the race records the `api_key.deactivated` of its own key. `audit`: the writer
+ * for the store made here (the server's, so its listeners hear of it); the default writes without listeners.
  */
 export async function bootstrapAdminKey(
   database: Database,
-  opts: { adminKeyConfigured: boolean; maxApiKeys: number; print: (text: string) => void; apiKeys?: ApiKeyService },
+  opts: { adminKeyConfigured: boolean; maxApiKeys: number; print: (text: string) => void; apiKeys?: ApiKeyService; audit?: AuditWriter },
 ): Promise<string | null> {
   if (opts.adminKeyConfigured) return null;
   const { db } = database;
@@ -95,7 +101,7 @@ export async function bootstrapAdminKey(
     return null;
   }
 
-  const store = createApiKeyStore(db, database.dialect);
+  const store = createApiKeyStore(db, database.dialect, opts.audit);
   // The server hands in its own service; alone (tests), one is wired here with nothing cached to revoke.
   const service = opts.apiKeys ?? createApiKeyService({
     apiKeys: store,
@@ -105,10 +111,31 @@ export async function bootstrapAdminKey(
     revocations: { revoked: () => {} }, // no server is running yet, so nothing is cached
     adminKeyConfigured: false,
   });
-  const { key, secret } = await service.mint({ description: 'bootstrap key (minted at first start)', roles: [ADMIN_ROLE] });
+  const bootstrapEvent = (key: { id: string; prefix: string }): AuditDraft[] => [
+    {
+      action: 'bootstrap',
+      target: { type: 'api_key', id: key.id },
+      actor: SYSTEM_ACTOR,
+      details: {
+        done: 'minted the first administrator API key on a fresh database',
+        reason: 'no users, no API keys and no GATEHOUSE_ADMIN_KEY',
+        api_key_id: key.id,
+        prefix: key.prefix,
+        roles: [ADMIN_ROLE],
+      },
+    },
+  ];
+  const { key, secret } = await service.mint({ description: 'bootstrap key (minted at first start)', roles: [ADMIN_ROLE] }, bootstrapEvent);
   if (!(await meta.setOnce(MINTED, new Date().toISOString()))) {
     // Another replica minted first (and its key is active): retire ours with the store's plain deactivation.
-    await store.deactivate(key.id, systemClock.now());
+    await store.deactivate(key.id, systemClock.now(), (before) => [
+      {
+        action: 'api_key.deactivated',
+        target: { type: 'api_key', id: key.id },
+        actor: SYSTEM_ACTOR,
+        details: { prefix: before.prefix, roles: before.roles, reason: 'another replica minted the bootstrap key first' },
+      },
+    ]);
     return null;
   }
   opts.print(

@@ -1,8 +1,8 @@
+import { auditCommand, streamOutput } from './audit-command.ts';
 import { clientsCommand } from './clients-command.ts';
 import { loadConfig } from './config.ts';
 import { createArgon2Hasher } from './security/argon2-hasher.ts';
 import { createServices } from './services.ts';
-import { runServer } from './server.ts';
 import { openDatabase } from './store/database.ts';
 import { migrateToLatest } from './store/migrate.ts';
 
@@ -14,6 +14,7 @@ commands:
   rotate-signing-key
              make a new token-signing key; the old one stays published until its tokens expire
   clients    register and manage the applications users sign in to (gatehouse clients help)
+  audit      verify the audit trail, sign checkpoints of it, export it (gatehouse audit help)
   help       show this text
 
 Configuration is read from the environment; see the README.`;
@@ -44,11 +45,14 @@ async function rotateSigningKey(): Promise<void> {
 
 const command = process.argv[2] ?? 'serve';
 try {
-  if (command === 'serve') await runServer();
+  // The HTTP server is loaded only to serve: the other commands start faster and need none of it.
+  if (command === 'serve') await (await import('./server.ts')).runServer();
   else if (command === 'migrate') await migrate();
   else if (command === 'rotate-signing-key') await rotateSigningKey();
   else if (command === 'clients') process.exitCode = await clientsCommand(loadConfig(), process.argv.slice(3), (text) => process.stdout.write(text));
-  else if (command === 'help' || command === '--help' || command === '-h') process.stdout.write(USAGE + '\n');
+  else if (command === 'audit') {
+    process.exitCode = await auditCommand(loadConfig(), process.argv.slice(3), streamOutput(process.stdout), { warn: (text) => process.stderr.write(text) });
+  } else if (command === 'help' || command === '--help' || command === '-h') process.stdout.write(USAGE + '\n');
   else {
     process.stderr.write(`gatehouse: unknown command "${command}"\n${USAGE}\n`);
     process.exitCode = 2;

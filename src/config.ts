@@ -31,6 +31,14 @@ export interface Config {
   /** Believe X-Forwarded-For (behind a load balancer) when telling clients apart. */
   trustProxy: boolean;
   logLevel: LogLevel;
+  /** Audit events older than this many days are removed (the cut is recorded); null keeps every event. */
+  auditRetentionDays: number | null;
+  /** `json` (one object a line, for collectors) or `pretty` (for a person at a terminal). */
+  logFormat: LogFormat;
+  /** Serve /metrics on its own listener on this port (same HOST) instead of the API port; null keeps it on the API port. */
+  metricsPort: number | null;
+  /** When set, /metrics answers only `Authorization: Bearer <this>`. */
+  metricsToken: string | null;
   /** The algorithm tokens are signed with. */
   signingAlg: SigningAlg;
   /** How long a sign-in (browser session, password-grant login) lasts at most, in seconds. */
@@ -45,7 +53,11 @@ export type SigningAlg = (typeof SIGNING_ALGS)[number];
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+const LOG_FORMATS = ['json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
 export const ADMIN_KEY_MIN_LENGTH = 32;
+export const METRICS_TOKEN_MIN_LENGTH = 16;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -121,6 +133,33 @@ function origins(env: Env): string[] {
   return list;
 }
 
+function logFormat(env: Env): LogFormat {
+  const value = (read(env, 'GATEHOUSE_LOG_FORMAT') ?? 'json').toLowerCase() as LogFormat;
+  if (!LOG_FORMATS.includes(value)) throw new ConfigError(`GATEHOUSE_LOG_FORMAT must be json or pretty, got ${show(value)}`);
+  return value;
+}
+
+/** The metrics listener's port: a port of its own, so it must not be the API's (0, "any free port", excepted). */
+function metricsPort(env: Env, apiPort: number): number | null {
+  if (env.GATEHOUSE_METRICS_PORT === undefined) return null;
+  const port = integer(env, 'GATEHOUSE_METRICS_PORT', 0, 0, 65535);
+  if (port !== 0 && port === apiPort) throw new ConfigError(`GATEHOUSE_METRICS_PORT must differ from PORT (both are ${port})`);
+  return port;
+}
+
+/** A bearer token for scrapers. It is a secret: messages describe it but never show it. */
+function metricsToken(env: Env): string | null {
+  const raw = env.GATEHOUSE_METRICS_TOKEN;
+  if (raw === undefined) return null;
+  if (raw.trim() === '') throw new ConfigError('GATEHOUSE_METRICS_TOKEN is set but empty: give it a value, or unset it to serve /metrics without a token');
+  // A header value cannot carry blanks or control characters, so such a token could never be presented.
+  if (!/^[\x21-\x7e]+$/.test(raw)) throw new ConfigError('GATEHOUSE_METRICS_TOKEN must be printable ASCII without whitespace');
+  if (raw.length < METRICS_TOKEN_MIN_LENGTH) {
+    throw new ConfigError(`GATEHOUSE_METRICS_TOKEN must be at least ${METRICS_TOKEN_MIN_LENGTH} characters`);
+  }
+  return raw;
+}
+
 function databaseUrl(env: Env): string {
   const url = read(env, 'DATABASE_URL') ?? 'sqlite:./data/gatehouse.db';
   if (url.startsWith('sqlite:')) {
@@ -185,6 +224,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     corsOrigins: origins(env),
     requestTimeoutMs: integer(env, 'GATEHOUSE_REQUEST_TIMEOUT_MS', 15_000, 100, 600_000),
     logLevel,
+    logFormat: logFormat(env),
+    auditRetentionDays: read(env, 'GATEHOUSE_AUDIT_RETENTION_DAYS') === undefined ? null : integer(env, 'GATEHOUSE_AUDIT_RETENTION_DAYS', 0, 1, 36_500),
+    metricsPort: metricsPort(env, port),
+    metricsToken: metricsToken(env),
     signingAlg,
     sessionTtlSeconds: integer(env, 'GATEHOUSE_SESSION_TTL', 36_000, 60, 365 * 86_400),
     reauthWindowSeconds: integer(env, 'GATEHOUSE_REAUTH_WINDOW', 300, 0, 86_400),

@@ -3,7 +3,11 @@ import { sql } from 'kysely';
 import { buildApp } from './app.ts';
 import { createServices } from './services.ts';
 import { bootstrapAdminKey } from './bootstrap.ts';
+import { startAuditMaintenance } from './audit-maintenance.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
+import { scrapeGuard } from './http/metrics-access.ts';
+import { listenForScrapes, type MetricsListener } from './http/metrics-listener.ts';
+import { createMetrics, type Metrics } from './http/metrics.ts';
 import { createHashPool } from './security/hash-pool.ts';
 import { describeConnectError, looseSqliteFileMode, openDatabase, sqlitePath, withoutPassword, type Database } from './store/database.ts';
 import { migrateToLatest } from './store/migrate.ts';
@@ -15,6 +19,10 @@ export interface RunningServer {
   app: FastifyInstance;
   database: Database;
   config: Readonly<Config>;
+  /** The app's metrics: `securityEvent` and `tokensIssued` count into them. */
+  metrics: Metrics;
+  /** The port /metrics is served on when GATEHOUSE_METRICS_PORT is set (the chosen one for 0), else null. */
+  metricsPort: number | null;
   stop(): Promise<void>;
 }
 
@@ -57,8 +65,29 @@ async function listen(app: FastifyInstance, config: Readonly<Config>): Promise<v
   }
 }
 
+/** The metrics listener (GATEHOUSE_METRICS_PORT), with the failures an operator can fix named by their variable. */
+async function listenForMetrics(app: FastifyInstance, config: Readonly<Config>, metrics: Metrics): Promise<MetricsListener> {
+  const port = config.metricsPort!;
+  try {
+    return await listenForScrapes({
+      host: config.host,
+      port,
+      metrics,
+      guard: scrapeGuard(config.metricsToken),
+      onError: (err) => app.log.error({ err }, 'could not render /metrics'),
+    });
+  } catch (err) {
+    const code = (err as { code?: unknown } | null)?.code;
+    const where = `${config.host}:${port}`;
+    if (code === 'EADDRINUSE') throw new ConfigError(`GATEHOUSE_METRICS_PORT: cannot listen on ${where}: the port is already in use (EADDRINUSE)`);
+    if (code === 'EACCES') throw new ConfigError(`GATEHOUSE_METRICS_PORT: cannot listen on ${where}: permission denied (EACCES; ports below 1024 need privileges)`);
+    throw err;
+  }
+}
+
 /**
- * config → store → migrate → app → bootstrap key → listen. A failure releases whatever was opened, then throws.
+ * config → store → migrate → app → bootstrap key → listen (the API, then the metrics listener when /metrics has a
+ * port of its own). A failure releases whatever was opened, then throws.
  * The bootstrap key is printed before listening so that a client that sees the server ready finds it in the log;
  * a listen failure after it (HOST, PORT) leaves that key valid for the next start.
  */
@@ -67,14 +96,19 @@ export async function startServer(env: Record<string, string | undefined> = proc
   const database = open(config);
   let hasher: ReturnType<typeof createHashPool> | undefined;
   let app: FastifyInstance | undefined;
+  let metricsListener: MetricsListener | undefined;
   try {
     await reach(database, config.databaseUrl);
     await migrateToLatest(database.db, database.dialect, database.schema);
     hasher = createHashPool();
     // Wired once, shared by the app and the bootstrap; background failures go to the app's log once it exists.
     let log: FastifyInstance['log'] | undefined;
+    // Made before the services, so that what reports security events can count them (metrics.securityEvent).
+    const metrics = createMetrics();
     const services = await createServices(config, { database, hasher, warn: (err, what) => log?.warn({ err }, what) });
-    app = await buildApp(config, { database, hasher, services });
+    // Colours only for a person at a terminal who has not asked for none (https://no-color.org).
+    const logColours = process.stdout.isTTY === true && env.NO_COLOR === undefined && env.TERM !== 'dumb';
+    app = await buildApp(config, { database, hasher, services, metrics, logColours });
     log = app.log;
     if (database.dialect === 'sqlite') {
       const mode = looseSqliteFileMode(sqlitePath(config.databaseUrl));
@@ -87,6 +121,7 @@ export async function startServer(env: Record<string, string | undefined> = proc
       adminKeyConfigured: config.adminKey !== null,
       maxApiKeys: config.maxApiKeys,
       print: (text) => process.stderr.write(text),
+      audit: services.audit,
     });
     // While draining, every response closes its connection, so a keep-alive client cannot hold the process open.
     let draining = false;
@@ -95,18 +130,33 @@ export async function startServer(env: Record<string, string | undefined> = proc
       done(null, payload);
     });
     await listen(app, config);
+    if (config.metricsPort !== null) {
+      metricsListener = await listenForMetrics(app, config, metrics);
+      app.log.info(`metrics listening at http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${metricsListener.port}/metrics`);
+    }
+    const scrapes = metricsListener;
+    const maintenance = startAuditMaintenance({
+      db: database.db,
+      dialect: database.dialect,
+      writer: services.audit,
+      clock: services.clock,
+      retentionDays: config.auditRetentionDays,
+      onError: (err, what) => app?.log.warn({ err }, what),
+    });
     const running = app;
     const pool = hasher;
     let stopping: Promise<void> | undefined;
     const stop = () =>
       (stopping ??= (async () => {
         draining = true;
+        maintenance.stop();
         // close() stops accepting and waits for in-flight requests; connections that go idle meanwhile are closed
         // as they do, and after DRAIN_LIMIT_MS whatever is left is cut.
         const sweep = setInterval(() => running.server.closeIdleConnections(), 50);
         const cut = setTimeout(() => running.server.closeAllConnections(), DRAIN_LIMIT_MS);
         try {
-          await running.close();
+          // Scrapes stop with the API: a scraper then sees the target down, as it is.
+          await Promise.all([running.close(), scrapes?.close()]);
         } finally {
           clearInterval(sweep);
           clearTimeout(cut);
@@ -114,8 +164,9 @@ export async function startServer(env: Record<string, string | undefined> = proc
         await database.close();
         await pool.close();
       })());
-    return { app: running, database, config, stop };
+    return { app: running, database, config, metrics, metricsPort: scrapes?.port ?? null, stop };
   } catch (err) {
+    await metricsListener?.close().catch(() => {});
     await app?.close().catch(() => {});
     await hasher?.close().catch(() => {});
     await database.close().catch(() => {});

@@ -24,6 +24,9 @@ import { createOAuthClientStore } from './store/oauth-client-store.ts';
 import { createRefreshTokenStore } from './store/refresh-token-store.ts';
 import { createSigningKeyStore } from './store/signing-key-store.ts';
 import { createUserStore } from './store/user-store.ts';
+import { createAuditLog, createAuditReader, createAuditWriter, type AuditListener } from './store/audit-store.ts';
+import { requestContext } from './request-context.ts';
+import { createAuditTrail } from './domain/audit-log.ts';
 
 export interface ServiceDeps {
   database: Database;
@@ -31,6 +34,8 @@ export interface ServiceDeps {
   clock?: Clock;
   /** Where failed background writes (a key's or a session's last use) are reported; they never fail a request. */
   warn?: (err: unknown, what: string) => void;
+  /** Told of every audit event as its transaction commits (structured log line, metrics). */
+  auditListeners?: AuditListener[];
 }
 
 const looksLikeJwt = (credential: string) => /^[\w-]+\.[\w-]+\.[\w-]+$/.test(credential);
@@ -45,11 +50,15 @@ export async function createServices(config: Readonly<Config>, deps: ServiceDeps
   const { db, dialect } = deps.database;
   const secrets = { randomSecret: () => randomSecret(32), digest: sha256Hex };
   const signInSecrets = { ...secrets, equal: constantTimeEqual, s256 };
-  const userStore = createUserStore(db, dialect);
-  const apiKeyStore = createApiKeyStore(db, dialect);
+  // Whoever serves the app adds its listeners here (the per-event log line, the security metrics).
+  const auditListeners: AuditListener[] = [...(deps.auditListeners ?? [])];
+  const tokenListeners: ((kind: 'access' | 'refresh' | 'id') => void)[] = [];
+  const audit = createAuditWriter(dialect, { requestMeta: () => requestContext.current(), clock: () => clock.now(), listeners: auditListeners });
+  const userStore = createUserStore(db, dialect, { audit });
+  const apiKeyStore = createApiKeyStore(db, dialect, audit);
   const refreshTokens = createRefreshTokenStore(db);
-  const loginSessions = createLoginSessionStore(db);
-  const loginFailures = createLoginFailureStore(db);
+  const loginSessions = createLoginSessionStore(db, dialect, audit);
+  const loginFailures = createLoginFailureStore(db, dialect, audit);
 
   // Per-process memory of recently authenticated credentials; every service that ends a credential tells it.
   const principalCache = createPrincipalCache({ ttlMs: config.authCacheTtlMs, maxEntries: 10_000, clock });
@@ -87,6 +96,9 @@ export async function createServices(config: Readonly<Config>, deps: ServiceDeps
     secrets,
     refreshTtlMs: config.refreshTokenTtlSeconds * 1000,
     sessionTtlMs: config.sessionTtlSeconds * 1000,
+    onIssued: (kind) => {
+      for (const listener of tokenListeners) listener(kind);
+    },
   });
   const sessions = createSessionService({
     users: userStore,
@@ -108,6 +120,7 @@ export async function createServices(config: Readonly<Config>, deps: ServiceDeps
       },
     },
     revocations,
+    auditLog: createAuditLog(db, audit),
   });
   const authenticate = createAuthenticator({
     apiKeys: apiKeyStore,
@@ -120,7 +133,7 @@ export async function createServices(config: Readonly<Config>, deps: ServiceDeps
     onBackgroundError: (err) => warn(err, "could not record an API key's last use"),
   });
   const clients = createOAuthClientService({
-    clients: createOAuthClientStore(db),
+    clients: createOAuthClientStore(db, dialect, audit),
     clock,
     secrets: signInSecrets,
     newClientId: () => randomUUID(),
@@ -158,9 +171,12 @@ export async function createServices(config: Readonly<Config>, deps: ServiceDeps
     revocations,
     onRecordError: (err) => warn(err, 'could not record the use of a login session'),
   });
-  const groups = createGroupService({ groups: createGroupStore(db), clock, revocations });
+  const groups = createGroupService({ groups: createGroupStore(db, dialect, audit), clock, revocations });
 
-  return { clock, users, apiKeys, signer, sessions, authenticate, clients, signIn, tokens, userSessions, groups };
+  const auditReader = createAuditReader(db);
+  const auditTrail = createAuditTrail(auditReader);
+
+  return { clock, audit, auditListeners, tokenListeners, auditReader, auditTrail, users, apiKeys, signer, sessions, authenticate, clients, signIn, tokens, userSessions, groups };
 }
 
 export type Services = Awaited<ReturnType<typeof createServices>>;

@@ -164,6 +164,9 @@ describe('loadConfig refuses bad values with one line naming the variable', () =
       'GATEHOUSE_CORS_ORIGINS',
       'GATEHOUSE_REQUEST_TIMEOUT_MS',
       'GATEHOUSE_LOG_LEVEL',
+      'GATEHOUSE_LOG_FORMAT',
+      'GATEHOUSE_METRICS_PORT',
+      'GATEHOUSE_METRICS_TOKEN',
     ];
     for (const name of variables) {
       for (const empty of ['', '   ', '\t']) {
@@ -188,5 +191,56 @@ describe('loadConfig refuses bad values with one line naming the variable', () =
     rejects({ PORT: '80\n80' }, 'PORT');
     rejects({ GATEHOUSE_TRUST_PROXY: 'yes\nno' }, 'GATEHOUSE_TRUST_PROXY');
     rejects({ GATEHOUSE_ISSUER: 'https://x\ny' }, 'GATEHOUSE_ISSUER');
+  });
+});
+
+describe('logs and metrics settings', () => {
+  test('defaults: JSON logs, /metrics public on the API port', () => {
+    const config = loadConfig({});
+    assert.equal(config.logFormat, 'json');
+    assert.equal(config.metricsPort, null);
+    assert.equal(config.metricsToken, null);
+  });
+
+  test('GATEHOUSE_LOG_FORMAT is json or pretty (any case)', () => {
+    assert.equal(loadConfig({ GATEHOUSE_LOG_FORMAT: 'pretty' }).logFormat, 'pretty');
+    assert.equal(loadConfig({ GATEHOUSE_LOG_FORMAT: 'JSON' }).logFormat, 'json');
+    for (const bad of ['text', 'pino-pretty', 'yes', 'json,pretty']) {
+      const err = rejects({ GATEHOUSE_LOG_FORMAT: bad }, 'GATEHOUSE_LOG_FORMAT');
+      assert.match(err.message, /json or pretty/);
+    }
+  });
+
+  test('GATEHOUSE_METRICS_PORT is a port (0 for any free one) other than PORT', () => {
+    assert.equal(loadConfig({ GATEHOUSE_METRICS_PORT: '9464' }).metricsPort, 9464);
+    assert.equal(loadConfig({ GATEHOUSE_METRICS_PORT: '0' }).metricsPort, 0);
+    assert.equal(loadConfig({ PORT: '0', GATEHOUSE_METRICS_PORT: '0' }).metricsPort, 0);
+    for (const bad of ['metrics', '9464a', '-1', '65536', '1e3']) rejects({ GATEHOUSE_METRICS_PORT: bad }, 'GATEHOUSE_METRICS_PORT');
+    const same = rejects({ PORT: '8000', GATEHOUSE_METRICS_PORT: '8000' }, 'GATEHOUSE_METRICS_PORT');
+    assert.match(same.message, /differ from PORT/);
+    rejects({ GATEHOUSE_METRICS_PORT: '8000' }, 'GATEHOUSE_METRICS_PORT'); // PORT's default
+  });
+
+  test('GATEHOUSE_METRICS_TOKEN needs 16+ printable characters, and is never echoed', () => {
+    const token = 'metrics-token-0123456789';
+    assert.equal(loadConfig({ GATEHOUSE_METRICS_TOKEN: token }).metricsToken, token);
+    assert.equal(loadConfig({ GATEHOUSE_METRICS_TOKEN: 'x'.repeat(16) }).metricsToken, 'x'.repeat(16));
+    for (const bad of ['x'.repeat(15), 'has a space in it 0123', 'tab\there-0123456789', 'line\nbreak-0123456789', ' padded-token-0123456789']) {
+      const err = rejects({ GATEHOUSE_METRICS_TOKEN: bad }, 'GATEHOUSE_METRICS_TOKEN');
+      assert.ok(!err.message.includes(bad.trim()), `the token is not echoed: ${err.message}`);
+    }
+    assert.match(rejects({ GATEHOUSE_METRICS_TOKEN: 'x'.repeat(15) }, 'GATEHOUSE_METRICS_TOKEN').message, /at least 16 characters/);
+    assert.match(rejects({ GATEHOUSE_METRICS_TOKEN: 'tëst-token-0123456789' }, 'GATEHOUSE_METRICS_TOKEN').message, /printable ASCII/);
+  });
+});
+
+describe('GATEHOUSE_AUDIT_RETENTION_DAYS', () => {
+  test('unset keeps every event; a number of days is taken as given', () => {
+    assert.equal(loadConfig({}).auditRetentionDays, null);
+    assert.equal(loadConfig({ GATEHOUSE_AUDIT_RETENTION_DAYS: '365' }).auditRetentionDays, 365);
+  });
+
+  test('zero, negative, fractional, huge or empty values stop the start, naming the variable', () => {
+    for (const bad of ['0', '-1', '1.5', '36501', '', 'forever']) rejects({ GATEHOUSE_AUDIT_RETENTION_DAYS: bad }, 'GATEHOUSE_AUDIT_RETENTION_DAYS');
   });
 });

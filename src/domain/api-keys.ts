@@ -4,6 +4,7 @@ import { uuidv7 } from './ids.ts';
 import { decodeCursor, encodeCursor } from './paging.ts';
 import type { Revocations } from './principal-cache.ts';
 import type { ApiKey, ApiKeyPosition, ApiKeyStore, Clock } from './ports.ts';
+import type { AuditDraft } from './audit.ts';
 
 /** Minting needs fresh randomness and a one-way digest; `security/secrets.ts` provides both. */
 export interface SecretTools {
@@ -74,6 +75,18 @@ function decodeApiKeyCursor(cursor: string | undefined): ApiKeyPosition | null {
   return { createdAt: Number(createdAt), id: id! };
 }
 
+const keyTarget = (id: string) => ({ type: 'api_key', id });
+
+/** What the trail says of a key: never its secret nor the secret's hash (the prefix is the part shown anyway). */
+function keyDetails(key: ApiKey): Record<string, unknown> {
+  return {
+    prefix: key.prefix,
+    roles: key.roles,
+    description: key.description,
+    expires_at: key.expiresAt === undefined ? null : new Date(key.expiresAt).toISOString(),
+  };
+}
+
 export function createApiKeyService(deps: {
   apiKeys: ApiKeyStore;
   clock: Clock;
@@ -92,9 +105,13 @@ export function createApiKeyService(deps: {
   return {
     /**
      * Returns the stored key and the secret, which exists nowhere else after this call returns. `expiresAt` is the
-     * request's text (RFC 3339, in the future); null or absent: the key never expires.
+     * request's text (RFC 3339, in the future); null or absent: the key never expires. Records `api_key.minted`,
+     * then the events `alsoRecord` makes of the key (the bootstrap's), in the insert's transaction.
      */
-    async mint(input: { description: string | null; roles: string[]; expiresAt?: string | null | undefined }): Promise<{ key: ApiKey; secret: string }> {
+    async mint(
+      input: { description: string | null; roles: string[]; expiresAt?: string | null | undefined },
+      alsoRecord?: (key: ApiKey) => AuditDraft[],
+    ): Promise<{ key: ApiKey; secret: string }> {
       const now = clock.now();
       // A malformed body field is a 422 before the roles are looked at, as schema validation would answer.
       const expiresAt = requestedExpiry(input.expiresAt, now);
@@ -111,7 +128,8 @@ export function createApiKeyService(deps: {
         deactivatedAt: null,
         ...(expiresAt === undefined ? {} : { expiresAt }),
       };
-      const outcome = await apiKeys.insert({ ...key, secretHash: secrets.digest(secret) }, maxActive);
+      const events: AuditDraft[] = [{ action: 'api_key.minted', target: keyTarget(key.id), details: keyDetails(key) }, ...(alsoRecord?.(key) ?? [])];
+      const outcome = await apiKeys.insert({ ...key, secretHash: secrets.digest(secret) }, maxActive, events);
       if (outcome === 'limit_reached') throw errors.tooManyApiKeys();
       return { key, secret };
     },
@@ -139,7 +157,9 @@ export function createApiKeyService(deps: {
     /** 409 when it would leave no active, unexpired ORG-ADMIN key while no admin key is configured. */
     async deactivate(id: string): Promise<ApiKey> {
       const now = clock.now();
-      const key = adminKeyConfigured ? await apiKeys.deactivate(id, now) : await apiKeys.deactivateUnlessLastHolder(id, now, ADMIN_ROLE);
+      // Recorded only when the key was active: deactivating an inactive key changes nothing.
+      const events = (before: ApiKey): AuditDraft[] => [{ action: 'api_key.deactivated', target: keyTarget(id), details: { prefix: before.prefix, roles: before.roles } }];
+      const key = adminKeyConfigured ? await apiKeys.deactivate(id, now, events) : await apiKeys.deactivateUnlessLastHolder(id, now, ADMIN_ROLE, events);
       if (key === 'last_holder') throw errors.lastAdminKey();
       if (!key) throw errors.apiKeyNotFound();
       deps.revocations.revoked(id);

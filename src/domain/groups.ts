@@ -1,4 +1,5 @@
 import { firstUnknownRole, normaliseRoles, type AssignableRole } from './access.ts';
+import type { AuditDraft } from './audit.ts';
 import { errors, valueError, ValidationError } from './errors.ts';
 import { uuidv7 } from './ids.ts';
 import type { Revocations } from './principal-cache.ts';
@@ -21,20 +22,33 @@ export type GroupPage<T> = Page<T>;
 const GROUP_POSITION = /^\d{1,16}\.[\w-]{1,100}$/;
 const MEMBER_POSITION = /^[\w-]{1,100}$/;
 
+export type GroupChanges = { name?: string; description?: string | null; roles?: AssignableRole[] };
+
+/**
+ * Mutating methods take the audit events of the change (`audit`, or a function of what the change found): the
+ * store writes them in the change's own transaction, and only when the change happens.
+ */
 export interface GroupStore {
-  insert(group: Omit<Group, 'memberCount'>): Promise<'inserted' | 'name_taken'>;
+  insert(group: Omit<Group, 'memberCount'>, audit?: AuditDraft[]): Promise<'inserted' | 'name_taken'>;
   /** Groups in creation order, `limit` of them after the position `<created_at>.<id>` of a previous page's last. */
   list(limit: number, after: string | null): Promise<GroupPage<Group>>;
   find(id: string): Promise<Group | undefined>;
-  /** Name, description and roles (replaced as a set) in one transaction; no member row is touched. */
-  update(id: string, changes: { name?: string; description?: string | null; roles?: AssignableRole[] }, at: number): Promise<'updated' | 'not_found' | 'name_taken'>;
-  delete(id: string): Promise<boolean>;
+  /** Name, description and roles (replaced as a set) in one transaction; no member row is touched. `audit` gets the group as it was. */
+  update(id: string, changes: GroupChanges, at: number, audit?: (before: Group) => AuditDraft[]): Promise<'updated' | 'not_found' | 'name_taken'>;
+  /** `audit` gets the group as it was just before the delete. */
+  delete(id: string, audit?: (before: Group) => AuditDraft[]): Promise<boolean>;
   /** Member user ids in id (= creation) order after `after`. */
   members(id: string, limit: number, after: string | null): Promise<GroupPage<string>>;
-  /** Adds the users (existing ones only) in one transaction; returns the ids that do not exist. */
-  addMembers(id: string, userIds: string[], at: number): Promise<{ missing: string[] }>;
-  /** Removes the users in one transaction; returns how many were members. */
-  removeMembers(id: string, userIds: string[]): Promise<number>;
+  /**
+   * Adds the users (existing ones only) in one transaction; returns the ids that do not exist (then nobody is
+   * added). `audit` gets the users who were not members before, and is not called when there are none.
+   */
+  addMembers(id: string, userIds: string[], at: number, audit?: (added: string[]) => AuditDraft[]): Promise<{ missing: string[] }>;
+  /**
+   * Removes the users in one transaction; returns how many were members. `audit` gets the users who were members,
+   * and is not called when there are none.
+   */
+  removeMembers(id: string, userIds: string[], audit?: (removed: string[]) => AuditDraft[]): Promise<number>;
 }
 
 const NAME = /^[^\p{Cc}]{1,100}$/u; // no control characters (C0, DEL, C1)
@@ -51,6 +65,36 @@ export interface GroupInput {
  * update of the group, however many members it has; every process forgets its cached principals, so the change
  * holds on the next request (on other replicas within the cache's lifetime).
  */
+const groupTarget = (id: string) => ({ type: 'group', id });
+
+const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x) => b.includes(x));
+
+/**
+ * The event of one PATCH: the names of the fields whose value changed and, when the roles did, the roles before and
+ * after. Nothing changed (every value given equals the stored one): no event.
+ */
+function updateEvents(before: Group, changes: GroupChanges): AuditDraft[] {
+  const fields: string[] = [];
+  if (changes.name !== undefined && changes.name !== before.name) fields.push('name');
+  if (changes.description !== undefined && changes.description !== before.description) fields.push('description');
+  const rolesChanged = changes.roles !== undefined && !sameSet(changes.roles, before.roles);
+  if (rolesChanged) fields.push('roles');
+  if (fields.length === 0) return [];
+  const details: Record<string, unknown> = { fields };
+  if (rolesChanged) details.roles = { before: before.roles, after: changes.roles };
+  return [{ action: 'group.updated', target: groupTarget(before.id), details }];
+}
+
+/**
+ * Membership events: ONE event per request (the API adds and removes many users at once, up to
+ * MAX_MEMBERS_PER_REQUEST), targeting the group, with the ids of the users whose membership actually changed
+ * (`user_ids`, in the order the store changed them) and their number (`count`). Users who already were (or were not)
+ * members are no change and are left out; a request that changes nobody writes no event.
+ */
+function memberEvent(action: 'group.member_added' | 'group.member_removed', groupId: string, userIds: string[]): AuditDraft[] {
+  return [{ action, target: groupTarget(groupId), details: { user_ids: userIds, count: userIds.length } }];
+}
+
 export function createGroupService(deps: { groups: GroupStore; clock: Clock; revocations: Revocations }) {
   const { groups, clock, revocations } = deps;
 
@@ -80,7 +124,8 @@ export function createGroupService(deps: { groups: GroupStore; clock: Clock; rev
       const roles = checkRoles(input.roles ?? []);
       const now = clock.now();
       const group = { id: uuidv7(now), name, description: input.description ?? null, roles, createdAt: now, updatedAt: now };
-      if ((await groups.insert(group)) === 'name_taken') throw errors.groupExists(name);
+      const created: AuditDraft = { action: 'group.created', target: groupTarget(group.id), details: { name, description: group.description, roles } };
+      if ((await groups.insert(group, [created])) === 'name_taken') throw errors.groupExists(name);
       return { ...group, memberCount: 0 };
     },
 
@@ -88,11 +133,11 @@ export function createGroupService(deps: { groups: GroupStore; clock: Clock; rev
     get: find,
 
     async update(id: string, input: GroupInput): Promise<Group> {
-      const changes: { name?: string; description?: string | null; roles?: AssignableRole[] } = {};
+      const changes: GroupChanges = {};
       if (input.name !== undefined) changes.name = checkName(input.name);
       if (input.description !== undefined) changes.description = input.description;
       if (input.roles !== undefined) changes.roles = checkRoles(input.roles);
-      const outcome = await groups.update(id, changes, clock.now());
+      const outcome = await groups.update(id, changes, clock.now(), (before) => updateEvents(before, changes));
       if (outcome === 'not_found') throw errors.groupNotFound(id);
       if (outcome === 'name_taken') throw errors.groupExists(changes.name!);
       if (changes.roles !== undefined) changed();
@@ -100,7 +145,10 @@ export function createGroupService(deps: { groups: GroupStore; clock: Clock; rev
     },
 
     async remove(id: string): Promise<void> {
-      if (!(await groups.delete(id))) throw errors.groupNotFound(id);
+      const deleted = (before: Group): AuditDraft[] => [
+        { action: 'group.deleted', target: groupTarget(id), details: { name: before.name, roles: before.roles, member_count: before.memberCount } },
+      ];
+      if (!(await groups.delete(id, deleted))) throw errors.groupNotFound(id);
       changed();
     },
 
@@ -114,7 +162,7 @@ export function createGroupService(deps: { groups: GroupStore; clock: Clock; rev
     async addMembers(id: string, userIds: string[]): Promise<Group> {
       await find(id);
       const unique = [...new Set(userIds)];
-      const { missing } = await groups.addMembers(id, unique, clock.now());
+      const { missing } = await groups.addMembers(id, unique, clock.now(), (added) => memberEvent('group.member_added', id, added));
       if (missing.length > 0) throw errors.userNotFound(missing[0]!);
       changed();
       return find(id);
@@ -122,7 +170,7 @@ export function createGroupService(deps: { groups: GroupStore; clock: Clock; rev
 
     async removeMembers(id: string, userIds: string[]): Promise<Group> {
       await find(id);
-      await groups.removeMembers(id, [...new Set(userIds)]);
+      await groups.removeMembers(id, [...new Set(userIds)], (removed) => memberEvent('group.member_removed', id, removed));
       changed();
       return find(id);
     },

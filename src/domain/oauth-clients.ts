@@ -11,6 +11,7 @@ import {
 } from './sign-in-ports.ts';
 import type { Clock } from './ports.ts';
 import type { Revocations } from './principal-cache.ts';
+import type { AuditDraft } from './audit.ts';
 
 export const CLIENT_SECRET_PREFIX = 'gcs_';
 const CLIENT_ID = /^[A-Za-z0-9][\w.-]{0,99}$/;
@@ -79,6 +80,24 @@ function checkResponseTypes(value: unknown): void {
   if (!Array.isArray(value) || value.length !== 1 || value[0] !== 'code') throw metadataError('response_types must be ["code"]: no other flow is offered');
 }
 
+const clientTarget = (clientId: string) => ({ type: 'client', id: clientId });
+
+/**
+ * The metadata fields (their RFC 7591 names) whose stored value a change replaces with a different one;
+ * `client_secret` when a secret is issued or removed (never the secret or its hash).
+ */
+function changedFields(before: StoredOAuthClient, changes: ClientChanges): string[] {
+  const differs = (a: unknown, b: unknown) => a !== undefined && JSON.stringify(a) !== JSON.stringify(b);
+  const fields: string[] = [];
+  if (differs(changes.clientName, before.clientName)) fields.push('client_name');
+  if (differs(changes.redirectUris, before.redirectUris)) fields.push('redirect_uris');
+  if (differs(changes.postLogoutRedirectUris, before.postLogoutRedirectUris)) fields.push('post_logout_redirect_uris');
+  if (differs(changes.grantTypes, before.grantTypes)) fields.push('grant_types');
+  if (differs(changes.authMethod, before.authMethod)) fields.push('token_endpoint_auth_method');
+  if (changes.secretHash !== undefined && changes.secretHash !== before.secretHash) fields.push('client_secret');
+  return fields;
+}
+
 export interface OAuthClientDeps {
   clients: OAuthClientStore;
   clock: Clock;
@@ -140,8 +159,21 @@ export function createOAuthClientService(deps: OAuthClientDeps) {
         updatedAt: now,
       };
       if (await clients.find(clientId)) throw errors.clientExists(clientId);
+      const registered: AuditDraft = {
+        action: 'client.registered',
+        target: clientTarget(clientId),
+        details: {
+          client_name: client.clientName,
+          token_endpoint_auth_method: authMethod,
+          redirect_uris: client.redirectUris,
+          post_logout_redirect_uris: client.postLogoutRedirectUris,
+          grant_types: client.grantTypes,
+          // Where the secret came from, never the secret: generated here, imported (kept from another server), none.
+          credential: secret === null ? 'none' : input.client_secret !== undefined ? 'imported' : 'generated',
+        },
+      };
       try {
-        await clients.insert(client);
+        await clients.insert(client, [registered]);
       } catch (err) {
         if (await clients.find(clientId)) throw errors.clientExists(clientId); // lost a race for the same id
         throw err;
@@ -179,14 +211,22 @@ export function createOAuthClientService(deps: OAuthClientDeps) {
           changes.secretHash = secrets.digest(secret);
         }
       }
-      const updated = await clients.update(clientId, changes, clock.now());
+      // Nothing changed (every value given equals the stored one): no event.
+      const events = (before: StoredOAuthClient): AuditDraft[] => {
+        const fields = changedFields(before, changes);
+        return fields.length === 0 ? [] : [{ action: 'client.updated', target: clientTarget(clientId), details: { fields } }];
+      };
+      const updated = await clients.update(clientId, changes, clock.now(), events);
       if (!updated) throw errors.clientNotFound();
       const { secretHash: _hidden, ...client } = updated;
       return { client, secret };
     },
 
     async remove(clientId: string): Promise<void> {
-      const users = await clients.delete(clientId, clock.now());
+      const events = (before: StoredOAuthClient, usersRevoked: string[]): AuditDraft[] => [
+        { action: 'client.deleted', target: clientTarget(clientId), details: { client_name: before.clientName, users_signed_out: usersRevoked.length } },
+      ];
+      const users = await clients.delete(clientId, clock.now(), events);
       if (!users) throw errors.clientNotFound();
       for (const userId of users) deps.revocations?.revoked(userId);
     },
@@ -196,7 +236,8 @@ export function createOAuthClientService(deps: OAuthClientDeps) {
       const current = await get(clientId);
       if (current.authMethod === 'none') throw metadataError('A public client has no secret to rotate');
       const secret = newSecret();
-      const updated = await clients.update(clientId, { secretHash: secrets.digest(secret) }, clock.now());
+      const rotated: AuditDraft[] = [{ action: 'client.secret_rotated', target: clientTarget(clientId) }];
+      const updated = await clients.update(clientId, { secretHash: secrets.digest(secret) }, clock.now(), () => rotated);
       if (!updated) throw errors.clientNotFound();
       const { secretHash: _hidden, ...client } = updated;
       return { client, secret };

@@ -1,4 +1,5 @@
 import type { AssignableRole } from './access.ts';
+import type { AuditDraft } from './audit.ts';
 
 /**
  * What the domain needs from the outside world. `store/` implements the stores; `security/` the hasher.
@@ -69,25 +70,29 @@ export interface UserSearch {
   offset: number;
 }
 
+/**
+ * Mutating methods take the audit events that describe the change (`audit`): the store writes them in the change's
+ * own transaction, and only when the change happens.
+ */
 export interface UserStore {
   /** Inserts the user and their roles in one transaction. */
-  insert(user: NewUser): Promise<'inserted' | 'email_taken'>;
+  insert(user: NewUser, audit?: AuditDraft[]): Promise<'inserted' | 'email_taken'>;
   findById(id: string): Promise<User | undefined>;
   /** The users with these ids that exist, in the order given. */
   findByIds(ids: string[]): Promise<User[]>;
   findCredentialsByEmail(email: string): Promise<UserCredentials | undefined>;
   emailTaken(email: string): Promise<boolean>;
   /** Deletes the user with their roles and tokens; returns what was deleted. */
-  delete(id: string): Promise<User | undefined>;
+  delete(id: string, audit?: AuditDraft[]): Promise<User | undefined>;
   /** Sets a new password hash and bumps the token version, ending every older token. False: no such user. */
-  setPassword(id: string, passwordHash: string, temporary: boolean, at: number): Promise<boolean>;
+  setPassword(id: string, passwordHash: string, temporary: boolean, at: number, audit?: AuditDraft[]): Promise<boolean>;
   search(query: UserSearch): Promise<User[]>;
   count(query: Pick<UserSearch, 'terms' | 'filters'>): Promise<number>;
   /**
    * Applies the changes in one transaction. Disabling bumps the token version, so every token and session of the
    * user ends (and enabling again does not bring them back).
    */
-  update(id: string, changes: UserChanges, at: number): Promise<'updated' | 'not_found' | 'email_taken'>;
+  update(id: string, changes: UserChanges, at: number, audit?: (before: User) => AuditDraft[]): Promise<'updated' | 'not_found' | 'email_taken'>;
 }
 
 export interface ApiKey {
@@ -122,12 +127,17 @@ export interface ApiKeyPosition {
   id: string;
 }
 
+/**
+ * Mutating methods take the audit events of the change (`audit`): the store writes them in the change's own
+ * transaction, and only when the change happens (not for 'limit_reached', an unknown key, a key that was already
+ * inactive, or 'last_holder').
+ */
 export interface ApiKeyStore {
   /**
    * Inserts unless `maxActive` keys are already active and unexpired at `key.createdAt` (checked in the same
    * transaction).
    */
-  insert(key: NewApiKey, maxActive: number): Promise<'inserted' | 'limit_reached'>;
+  insert(key: NewApiKey, maxActive: number, audit?: AuditDraft[]): Promise<'inserted' | 'limit_reached'>;
   /** Every key, in creation order (createdAt, then id). */
   list(): Promise<ApiKey[]>;
   /** Up to `limit` keys in creation order, from just after `after` (from the first key when null). */
@@ -135,13 +145,14 @@ export interface ApiKeyStore {
   findById(id: string): Promise<ApiKey | undefined>;
   /** The key with this hash unless it was deactivated; expired or not (whether it is still valid is the caller's call). */
   findActiveBySecretHash(secretHash: string): Promise<ApiKey | undefined>;
-  deactivate(id: string, at: number): Promise<ApiKey | undefined>;
+  /** Deactivates the key unless it already is inactive; `audit` gets the key as it was, and only when it was active. */
+  deactivate(id: string, at: number, audit?: (before: ApiKey) => AuditDraft[]): Promise<ApiKey | undefined>;
   /**
    * Like `deactivate`, unless the key is the last active key, unexpired at `at`, that holds `role`: then nothing
    * changes and the answer is 'last_holder'. The check and the change share one transaction (under a lock on
    * PostgreSQL), so two concurrent calls cannot each deactivate one of the last two holders.
    */
-  deactivateUnlessLastHolder(id: string, at: number, role: AssignableRole): Promise<ApiKey | undefined | 'last_holder'>;
+  deactivateUnlessLastHolder(id: string, at: number, role: AssignableRole, audit?: (before: ApiKey) => AuditDraft[]): Promise<ApiKey | undefined | 'last_holder'>;
   /** Records that the key authenticated at `at`; a later time already recorded is kept. */
   recordUse(id: string, at: number): Promise<void>;
   count(): Promise<number>;
@@ -189,8 +200,8 @@ export interface LoginFailureStore {
    * Counts one failure atomically (so concurrent guesses on many replicas all count) and locks at the threshold.
    * A lock in force is left as it is.
    */
-  recordFailure(username: string, now: number, policy: LockoutPolicy): Promise<void>;
-  clear(username: string): Promise<void>;
+  recordFailure(username: string, now: number, policy: LockoutPolicy, audit?: (lockedNow: boolean) => AuditDraft[]): Promise<void>;
+  clear(username: string, audit?: AuditDraft[]): Promise<void>;
 }
 
 /** Claims Gatehouse puts in (and requires of) an access token, beyond iss/aud. */

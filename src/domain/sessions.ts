@@ -1,4 +1,4 @@
-import { normaliseEmail } from './email.ts';
+import { emailProblem, normaliseEmail } from './email.ts';
 import { errors, valueError, ValidationError } from './errors.ts';
 import { checkPassword } from './password-policy.ts';
 import type { CachedPrincipal, Revocations } from './principal-cache.ts';
@@ -6,6 +6,8 @@ import type { AccessClaims, Clock, LockoutPolicy, LoginFailureStore, PasswordHas
 import type { LoginSessionStore, OAuthClient } from './sign-in-ports.ts';
 import type { TokenIssuer, TokenResponse } from './token-issuer.ts';
 import { effectiveRoles } from './users.ts';
+import type { AuditDraft } from './audit.ts';
+import type { AuditLog } from './audit-log.ts';
 
 export { REFRESH_TOKEN_PREFIX, type TokenResponse } from './token-issuer.ts';
 
@@ -28,6 +30,8 @@ export interface SessionDeps {
   secrets: { digest(secret: string): string };
   policy: SessionPolicy;
   revocations: Revocations;
+  /** For sign-in failures that change nothing (an expired temporary password). */
+  auditLog: AuditLog;
 }
 
 /**
@@ -35,6 +39,11 @@ export interface SessionDeps {
  * access token back into a principal. Every failure that could tell an attacker whether an email exists answers
  * with one text after the same amount of work.
  */
+/** The event of a session that ends: whose, which, and why (`logout`, `replaced`, `ended_by_admin`). */
+export function sessionEnded(userId: string, sessionId: string, reason: string): AuditDraft {
+  return { action: 'session.ended', target: { type: 'user', id: userId }, details: { session_id: sessionId, reason } };
+}
+
 export function createSessionService(deps: SessionDeps) {
   const { users, hasher, failures, refreshTokens, loginSessions, issuer, signer, clock, secrets, policy } = deps;
 
@@ -52,12 +61,23 @@ export function createSessionService(deps: SessionDeps) {
     // A disabled user gets the wrong-password answer after the same work: nobody learns who is disabled.
     if (!user || !matches || locked || !user.enabled) {
       // Recorded even while locked (the lock itself is not extended), so a locked account does the same database
-      // work as a wrong password and cannot be told apart by timing.
-      await failures.recordFailure(email, now, policy.lockout);
+      // work as a wrong password and cannot be told apart by timing. The trail says why; the caller never learns.
+      const reason = !user ? 'unknown_user' : locked ? 'locked' : !user.enabled ? 'disabled' : 'wrong_password';
+      const target = user ? { type: 'user', id: user.id } : undefined;
+      // An unknown name is recorded only when it is an email address: anything else may be a password typed into
+      // the wrong field, and the trail keeps no secrets.
+      const username = user || emailProblem(email) === null ? email : '(not an email address)';
+      await failures.recordFailure(email, now, policy.lockout, (lockedNow) => [
+        { action: 'sign_in', outcome: 'failure', target, details: { username, reason } },
+        ...(lockedNow ? [{ action: 'user.locked', target, details: { username, until: now + policy.lockout.lockMs } } satisfies AuditDraft] : []),
+      ]);
       throw errors.invalidLogin();
     }
     if (state.failures > 0) await failures.clear(email);
-    if (user.passwordTemporary && now > user.passwordSetAt + policy.temporaryPasswordTtlMs) throw errors.temporaryPasswordExpired();
+    if (user.passwordTemporary && now > user.passwordSetAt + policy.temporaryPasswordTtlMs) {
+      await deps.auditLog.record([{ action: 'sign_in', outcome: 'failure', target: { type: 'user', id: user.id }, details: { username: email, reason: 'temporary_password_expired' } }]);
+      throw errors.temporaryPasswordExpired();
+    }
     return user;
   }
 
@@ -69,7 +89,8 @@ export function createSessionService(deps: SessionDeps) {
       throw new ValidationError([valueError([field], newPassword, 'New password must differ from the current password')]);
     }
     const hash = await hasher.hash(newPassword);
-    if (!(await users.setPassword(user.id, hash, false, clock.now()))) throw errors.invalidLogin();
+    const changed: AuditDraft = { action: 'user.password_changed', actor: { kind: 'user', id: user.id }, target: { type: 'user', id: user.id } };
+    if (!(await users.setPassword(user.id, hash, false, clock.now(), [changed]))) throw errors.invalidLogin();
     deps.revocations.revoked(user.id);
     const updated = await users.findById(user.id);
     if (!updated) throw errors.invalidLogin();
@@ -92,8 +113,8 @@ export function createSessionService(deps: SessionDeps) {
   }
 
   /** A token-only login (no browser): its own session and grant. */
-  async function newLogin(user: User): Promise<TokenResponse> {
-    const session = await issuer.startSession(user, null);
+  async function newLogin(user: User, method: 'password_grant' | 'password_change' = 'password_grant'): Promise<TokenResponse> {
+    const session = await issuer.startSession(user, null, method);
     const grant = issuer.newGrant(session, null, '');
     await loginSessions.createGrant(grant);
     return issuer.issue(user, { session, grant, refresh: true });
@@ -127,7 +148,9 @@ export function createSessionService(deps: SessionDeps) {
         throw errors.invalidRefreshToken(); // RFC 6749 §6: the token was not issued to this client
       }
       if (record.usedAt !== null) {
-        await loginSessions.revokeGrant(grant.id, now);
+        await loginSessions.revokeGrant(grant.id, now, [
+          { action: 'refresh_token.reused', outcome: 'failure', target: { type: 'user', id: record.userId }, details: { grant_id: grant.id, session_id: grant.sessionId } },
+        ]);
         deps.revocations.revoked(record.userId);
         throw errors.invalidRefreshToken();
       }
@@ -149,7 +172,7 @@ export function createSessionService(deps: SessionDeps) {
         throw new ValidationError([valueError(['new_password'], newPassword, 'New password must differ from the current password')]);
       }
       const user = await verifyPassword(username, currentPassword);
-      return newLogin(await setOwnPassword(user, newPassword, 'new_password'));
+      return newLogin(await setOwnPassword(user, newPassword, 'new_password'), 'password_change');
     },
 
     /** Ends the login session the refresh token belongs to, and so every token issued in it. Unknown tokens are fine. */
@@ -157,7 +180,7 @@ export function createSessionService(deps: SessionDeps) {
       const record = await refreshTokens.findByHash(secrets.digest(refreshToken));
       if (!record) return;
       const grant = await loginSessions.findGrant(record.familyId);
-      if (grant) await loginSessions.end(grant.sessionId, clock.now());
+      if (grant) await loginSessions.end(grant.sessionId, clock.now(), [sessionEnded(record.userId, grant.sessionId, 'logout')]);
       deps.revocations.revoked(record.userId);
     },
 

@@ -1,3 +1,4 @@
+import type { AuditDraft } from './audit.ts';
 /**
  * What sign-in for applications (OpenID Connect) needs from storage. `store/` implements these; services receive
  * them as arguments.
@@ -30,16 +31,23 @@ export type ClientChanges = Partial<Pick<OAuthClient, 'clientName' | 'authMethod
   secretHash?: string | null;
 };
 
+/**
+ * Mutating methods take the audit events of the change (`audit`, or a function of what the change found): the
+ * store writes them in the change's own transaction, and only when the change happens (never for a missing client).
+ */
 export interface OAuthClientStore {
-  insert(client: StoredOAuthClient): Promise<void>;
+  /** Throws on a taken client id (nothing is written then, events included). */
+  insert(client: StoredOAuthClient, audit?: AuditDraft[]): Promise<void>;
   list(): Promise<OAuthClient[]>;
   find(clientId: string): Promise<StoredOAuthClient | undefined>;
-  update(clientId: string, changes: ClientChanges, at: number): Promise<StoredOAuthClient | undefined>;
+  /** `audit` gets the client as it was before the change. */
+  update(clientId: string, changes: ClientChanges, at: number, audit?: (before: StoredOAuthClient) => AuditDraft[]): Promise<StoredOAuthClient | undefined>;
   /**
    * Deletes the client and revokes every grant it holds, in one transaction. Returns the users whose grants were
-   * revoked (so their cached credentials can be forgotten), or undefined when there is no such client.
+   * revoked (so their cached credentials can be forgotten), or undefined when there is no such client. `audit`
+   * gets the client as it was and those users.
    */
-  delete(clientId: string, at: number): Promise<string[] | undefined>;
+  delete(clientId: string, at: number, audit?: (before: StoredOAuthClient, usersRevoked: string[]) => AuditDraft[]): Promise<string[] | undefined>;
 }
 
 export interface LoginSession {
@@ -95,17 +103,18 @@ export interface Grant {
 }
 
 export interface LoginSessionStore {
-  create(session: LoginSession, cookieHash: string | null): Promise<void>;
+  /** `audit`: the events of this change, written in its transaction (so for every mutating method below). */
+  create(session: LoginSession, cookieHash: string | null, audit?: AuditDraft[]): Promise<void>;
   find(id: string): Promise<LoginSession | undefined>;
   findByCookieHash(cookieHash: string): Promise<LoginSession | undefined>;
   /** The user signed in again within the session (prompt=login, max_age): a new auth time. */
   reauthenticated(id: string, authTime: number): Promise<void>;
   /** Ends the session: every grant in it, and so every token of those grants, stops working. */
-  end(id: string, at: number): Promise<void>;
+  end(id: string, at: number, audit?: AuditDraft[]): Promise<void>;
   createGrant(grant: Grant): Promise<void>;
   findGrant(id: string): Promise<Grant | undefined>;
   /** Revokes the grant and its refresh tokens. */
-  revokeGrant(id: string, at: number): Promise<void>;
+  revokeGrant(id: string, at: number, audit?: AuditDraft[]): Promise<void>;
   /** True when the grant is not revoked and its session neither ended nor expired: checked on every request. */
   grantActive(id: string, now: number): Promise<boolean>;
   /**
@@ -115,7 +124,7 @@ export interface LoginSessionStore {
    */
   listLive(query: SessionPageQuery): Promise<SessionSummary[]>;
   /** Ends every session of the user that has not ended yet, as `end` does for one. */
-  endAll(userId: string, at: number): Promise<void>;
+  endAll(userId: string, at: number, audit?: AuditDraft[]): Promise<void>;
   /** Records a use of a session that has not ended (an older use never overwrites a newer one). */
   recordUse(id: string, use: SessionUse): Promise<void>;
 }

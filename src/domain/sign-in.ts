@@ -2,7 +2,7 @@ import { errors, OAuthError } from './errors.ts';
 import type { OAuthClientService } from './oauth-clients.ts';
 import type { Clock, User, UserStore } from './ports.ts';
 import type { Revocations } from './principal-cache.ts';
-import type { SessionService } from './sessions.ts';
+import { sessionEnded, type SessionService } from './sessions.ts';
 import type {
   AuthorizationCodeStore,
   AuthorizationRequest,
@@ -101,9 +101,12 @@ export function createSignInService(deps: SignInDeps) {
       const session = { ...existing.session, authTime: clock.now() };
       return { kind: 'redirect', location: await issueCode(interaction.request, session) };
     }
-    if (existing) await loginSessions.end(existing.session.id, clock.now()); // another person signs in on this browser
+    if (existing) {
+      // Another person signs in on this browser.
+      await loginSessions.end(existing.session.id, clock.now(), [sessionEnded(existing.user.id, existing.session.id, 'replaced')]);
+    }
     const sessionSecret = secrets.randomSecret();
-    const session = await issuer.startSession(user, secrets.digest(sessionSecret));
+    const session = await issuer.startSession(user, secrets.digest(sessionSecret), 'login_page');
     return { kind: 'redirect', location: await issueCode(interaction.request, session), newSessionSecret: sessionSecret };
   }
 
@@ -222,7 +225,8 @@ export function createSignInService(deps: SignInDeps) {
 
   async function revokeGrantOf(grantId: string): Promise<void> {
     const grant = await loginSessions.findGrant(grantId);
-    await loginSessions.revokeGrant(grantId, clock.now());
+    const target = grant ? { type: 'user', id: grant.userId } : undefined;
+    await loginSessions.revokeGrant(grantId, clock.now(), [{ action: 'token.revoked', outcome: 'failure', target, details: { grant_id: grantId, reason: 'code_replayed' } }]);
     if (grant) deps.revocations.revoked(grant.userId);
   }
 }

@@ -53,6 +53,8 @@ export interface TokenIssuerDeps {
   secrets: { randomSecret(): string; digest(secret: string): string };
   refreshTtlMs: number;
   sessionTtlMs: number;
+  /** Told of every token issued (the tokens-issued metric). */
+  onIssued?: (kind: 'access' | 'refresh' | 'id') => void;
 }
 
 /** Mints sessions, grants and the tokens issued inside them: the one place every grant type ends up. */
@@ -65,7 +67,8 @@ export function createTokenIssuer(deps: TokenIssuerDeps) {
      * lifetime, and the refresh tokens issued in it no longer. A token-only login (password grant) has no limit of
      * its own: it lives as long as its rotating refresh tokens, as it always has, until logout.
      */
-    async startSession(user: User, cookieHash: string | null): Promise<LoginSession> {
+    /** `method` names how the user signed in, for the `sign_in` event written with the session. */
+    async startSession(user: User, cookieHash: string | null, method: 'password_grant' | 'login_page' | 'password_change' = 'password_grant'): Promise<LoginSession> {
       const now = clock.now();
       const session: LoginSession = {
         id: uuidv7(now),
@@ -76,7 +79,9 @@ export function createTokenIssuer(deps: TokenIssuerDeps) {
         expiresAt: cookieHash === null ? Number.MAX_SAFE_INTEGER : now + deps.sessionTtlMs,
         endedAt: null,
       };
-      await sessions.create(session, cookieHash);
+      await sessions.create(session, cookieHash, [
+        { action: 'sign_in', actor: { kind: 'user', id: user.id }, target: { type: 'user', id: user.id }, details: { method, session_id: session.id } },
+      ]);
       return session;
     },
 
@@ -124,6 +129,9 @@ export function createTokenIssuer(deps: TokenIssuerDeps) {
         );
       }
       if (grant.scope !== '') response.scope = grant.scope;
+      deps.onIssued?.('access');
+      if (response.refresh_token !== undefined) deps.onIssued?.('refresh');
+      if (response.id_token !== undefined) deps.onIssued?.('id');
       return response;
     },
   };

@@ -1,4 +1,6 @@
 import type { Revocations } from './principal-cache.ts';
+import { sessionEnded } from './sessions.ts';
+import type { AuditDraft } from './audit.ts';
 import type { AccessClaims, Clock, RefreshTokenStore, TokenSigner, User, UserStore } from './ports.ts';
 import { profileClaims, REFRESH_TOKEN_PREFIX } from './token-issuer.ts';
 import type { LoginSessionStore, OAuthClient } from './sign-in-ports.ts';
@@ -28,6 +30,13 @@ export type EndSessionOutcome =
  * introspection (RFC 7662), revocation (RFC 7009) and RP-initiated logout. All of them see exactly what the
  * API's own authentication sees: token version, grant and session, checked against the database.
  */
+/** RFC 7009 revocation by a client: its grant ends. */
+const tokenRevoked = (userId: string, grantId: string, clientId: string): AuditDraft => ({
+  action: 'token.revoked',
+  target: { type: 'user', id: userId },
+  details: { grant_id: grantId, client_id: clientId, reason: 'revoked_by_client' },
+});
+
 export function createTokenManagement(deps: TokenManagementDeps) {
   const { users, signer, refreshTokens, loginSessions, clock, secrets, liveAccessToken } = deps;
 
@@ -43,7 +52,7 @@ export function createTokenManagement(deps: TokenManagementDeps) {
   }
 
   async function endSession(sessionId: string, userId: string): Promise<void> {
-    await loginSessions.end(sessionId, clock.now());
+    await loginSessions.end(sessionId, clock.now(), [sessionEnded(userId, sessionId, 'logout')]);
     deps.revocations.revoked(userId);
   }
 
@@ -99,14 +108,14 @@ export function createTokenManagement(deps: TokenManagementDeps) {
         const record = await refreshTokens.findByHash(secrets.digest(token));
         const grant = record && (await loginSessions.findGrant(record.familyId));
         if (grant && grant.clientId === client.clientId) {
-          await loginSessions.revokeGrant(grant.id, clock.now());
+          await loginSessions.revokeGrant(grant.id, clock.now(), [tokenRevoked(grant.userId, grant.id, client.clientId)]);
           deps.revocations.revoked(grant.userId);
         }
         return;
       }
       const claims = await signer.verify(token);
       if (claims?.gid !== undefined && claims.azp === client.clientId) {
-        await loginSessions.revokeGrant(claims.gid, clock.now());
+        await loginSessions.revokeGrant(claims.gid, clock.now(), [tokenRevoked(claims.sub, claims.gid, client.clientId)]);
         deps.revocations.revoked(claims.sub);
       }
     },

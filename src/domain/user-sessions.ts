@@ -1,4 +1,5 @@
 import { errors } from './errors.ts';
+import { sessionEnded } from './sessions.ts';
 import { decodeCursor, encodeCursor, type Page } from './paging.ts';
 import type { Clock, UserStore } from './ports.ts';
 import type { Revocations } from './principal-cache.ts';
@@ -106,14 +107,16 @@ export function createUserSessionService(deps: UserSessionsDeps) {
       await existingUser(userId);
       const session = await loginSessions.find(sessionId);
       if (!session || session.userId !== userId || session.endedAt !== null) throw errors.sessionNotFound();
-      await loginSessions.end(sessionId, clock.now());
+      await loginSessions.end(sessionId, clock.now(), [sessionEnded(userId, sessionId, 'ended_by_admin')]);
       revocations.revoked(userId);
     },
 
     /** Ends every session of the user ("sign out everywhere"), the caller's own included. */
     async endAll(userId: string): Promise<void> {
       await existingUser(userId);
-      await loginSessions.endAll(userId, clock.now());
+      await loginSessions.endAll(userId, clock.now(), [
+        { action: 'session.ended', target: { type: 'user', id: userId }, details: { session_id: null, reason: 'all_ended_by_admin' } },
+      ]);
       revocations.revoked(userId);
     },
 

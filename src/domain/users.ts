@@ -6,6 +6,7 @@ import { checkPassword } from './password-policy.ts';
 import type { Revocations } from './principal-cache.ts';
 import type { Principal } from './principal.ts';
 import type { Clock, LoginFailureStore, PasswordHasher, SortOrder, User, UserChanges, UserFilters, UserStore } from './ports.ts';
+import type { AuditDraft } from './audit.ts';
 
 export interface CreateUserInput {
   email: string;
@@ -86,6 +87,24 @@ function filtersOf(input: SearchFilterInput | undefined): UserFilters | undefine
   return { role: role as AssignableRole | undefined, groupId, enabled };
 }
 
+const userTarget = (id: string) => ({ type: 'user', id });
+
+/** The events of one PATCH: what changed (names of fields; old and new roles), and disable/enable on their own. */
+function updateEvents(before: User, changes: UserChanges): AuditDraft[] {
+  const target = userTarget(before.id);
+  const events: AuditDraft[] = [];
+  const changed = (['email', 'firstName', 'lastName'] as const).filter((f) => changes[f] !== undefined && changes[f] !== before[f]);
+  if (changed.length > 0) events.push({ action: 'user.updated', target, details: { fields: changed } });
+  const sameRoles = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((r) => b.includes(r));
+  if (changes.roles !== undefined && !sameRoles(changes.roles, before.roles)) {
+    events.push({ action: 'user.roles_changed', target, details: { before: before.roles, after: changes.roles } });
+  }
+  if (changes.enabled !== undefined && changes.enabled !== before.enabled) {
+    events.push({ action: changes.enabled ? 'user.enabled' : 'user.disabled', target });
+  }
+  return events;
+}
+
 // Beyond this offset no database holds rows; answering [] directly keeps absurd page numbers cheap and safe.
 const MAX_OFFSET = 2 ** 53;
 
@@ -145,7 +164,12 @@ export function createUserService(deps: UserServiceDeps) {
         roles: normaliseRoles(input.roles),
         createdAt: now,
       };
-      if ((await users.insert(user)) === 'email_taken') throw errors.userExists(email);
+      const createdEvent: AuditDraft = {
+        action: 'user.created',
+        target: userTarget(user.id),
+        details: { email, roles: user.roles, temporary_password: input.temporary },
+      };
+      if ((await users.insert(user, [createdEvent])) === 'email_taken') throw errors.userExists(email);
       const { passwordHash: _hash, ...created } = user;
       return { user: { ...created, groups: [], tokenVersion: 0, enabled: true, updatedAt: now }, lockedUntil: null };
     },
@@ -172,7 +196,7 @@ export function createUserService(deps: UserServiceDeps) {
       if (input.firstName !== undefined) changes.firstName = input.firstName;
       if (input.lastName !== undefined) changes.lastName = input.lastName;
       if (input.enabled !== undefined) changes.enabled = input.enabled;
-      const outcome = await users.update(id, changes, clock.now());
+      const outcome = await users.update(id, changes, clock.now(), (before) => updateEvents(before, changes));
       if (outcome === 'not_found') throw errors.userNotFound(id);
       if (outcome === 'email_taken') throw errors.userExists(changes.email!);
       // Roles or enabled changed: what this process remembers of the user's credentials is out of date.
@@ -181,7 +205,7 @@ export function createUserService(deps: UserServiceDeps) {
     },
 
     async delete(id: string): Promise<UserRecord> {
-      const deleted = await users.delete(id);
+      const deleted = await users.delete(id, [{ action: 'user.deleted', target: userTarget(id) }]);
       if (!deleted) throw errors.userNotFound(id);
       revocations.revoked(id);
       return { user: deleted, lockedUntil: null };
@@ -190,7 +214,7 @@ export function createUserService(deps: UserServiceDeps) {
     /** Lifts a lockout from failed sign-ins. */
     async unlock(id: string): Promise<UserRecord> {
       const user = await find(id);
-      await failures.clear(user.email);
+      await failures.clear(user.email, [{ action: 'user.unlocked', target: userTarget(id) }]);
       return { user, lockedUntil: null };
     },
 
@@ -209,7 +233,10 @@ export function createUserService(deps: UserServiceDeps) {
       const user = await find(id);
       const passwordHash = await hasher.hash(password);
       const temporary = !own;
-      if (!(await users.setPassword(id, passwordHash, temporary, clock.now()))) throw errors.userNotFound(id);
+      const event: AuditDraft = own
+        ? { action: 'user.password_changed', target: userTarget(id), details: { via: 'reset_password' } }
+        : { action: 'user.password_reset', target: userTarget(id), details: { temporary: true } };
+      if (!(await users.setPassword(id, passwordHash, temporary, clock.now(), [event]))) throw errors.userNotFound(id);
       if (!own) await failures.clear(user.email);
       revocations.revoked(id);
       return { id, temporary };

@@ -3,6 +3,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { hasPermission, type Permission } from '../domain/access.ts';
 import { errors, type DomainError } from '../domain/errors.ts';
 import type { Principal } from '../domain/principal.ts';
+import { requestContext } from '../request-context.ts';
+import { actorOf } from './request-context-hook.ts';
 import { cookieValue } from './cookies.ts';
 
 /**
@@ -53,6 +55,7 @@ export const authPlugin = fp(
     const authorize = (request: FastifyRequest, principal: Principal | undefined): void => {
       if (!principal) throw errors.badCredentials();
       request.principal = principal;
+      requestContext.setActor(actorOf(principal));
       const access = request.routeOptions.config.access;
       if (access?.permission && !hasPermission(principal.roles, access.permission)) throw errors.forbidden();
       const denied = access?.check?.(principal, request);

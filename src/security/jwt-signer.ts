@@ -10,6 +10,7 @@ import {
   type JWK,
   type JWTPayload,
 } from 'jose';
+import type { Checkpoint } from '../domain/audit.ts';
 import type { AccessClaims, Clock, TokenSigner } from '../domain/ports.ts';
 import type { SigningKeyStore } from '../store/signing-key-store.ts';
 import { sha256Hex } from './secrets.ts';
@@ -20,6 +21,8 @@ import { SIGNING_ALGS, type SigningAlg } from '../config.ts';
 
 const ACCESS_TOKEN_TYPE = 'at+jwt'; // RFC 9068: marks access tokens so an ID token cannot be replayed as one
 const ID_TOKEN_TYPE = 'JWT';
+/** Marks a signed audit checkpoint, so that no token can pass for one and no checkpoint for a token. */
+export const CHECKPOINT_TYPE = 'gatehouse-audit-checkpoint+jwt';
 const CLOCK_TOLERANCE_S = 5;
 const RELOAD_EVERY_MS = 60_000;
 const UNKNOWN_KID_RELOAD_MS = 1_000;
@@ -49,6 +52,16 @@ export interface JwtSigner extends TokenSigner {
   /** Makes a new signing key and retires the others (they stay in the JWKS until their tokens have expired). */
   rotate(): Promise<string>;
   readonly alg: SigningAlg;
+  /**
+   * A compact JWS stating the audit chain's head (header `typ: gatehouse-audit-checkpoint+jwt`, `kid`, `alg` of the
+   * current signing key; claims `iss`, `iat`, `seq`, `hash`, `at`). It never expires: operators keep it for years.
+   */
+  signCheckpoint(checkpoint: Checkpoint): Promise<string>;
+  /**
+   * The checkpoint a JWS from signCheckpoint states, or undefined when its type, issuer, signature or claims are
+   * wrong. Verified with the stored public key of its `kid`, published or long retired.
+   */
+  verifyCheckpoint(jws: string): Promise<Checkpoint | undefined>;
 }
 
 const isSigningAlg = (alg: unknown): alg is SigningAlg => SIGNING_ALGS.includes(alg as SigningAlg);
@@ -67,6 +80,12 @@ async function newKeyPair(alg: SigningAlg, now: number) {
 }
 
 const optionalString = (value: unknown) => (typeof value === 'string' ? value : undefined);
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+function isCheckpoint(value: { seq: unknown; hash: unknown; at: unknown }): value is Checkpoint {
+  return Number.isSafeInteger(value.seq) && (value.seq as number) >= 0 && typeof value.hash === 'string' && SHA256_HEX.test(value.hash) && Number.isSafeInteger(value.at);
+}
 
 function claimsOf(payload: JWTPayload): AccessClaims | undefined {
   const { sub, ver, roles, jti, iat, exp } = payload;
@@ -138,8 +157,11 @@ export async function createJwtSigner(opts: JwtSignerOptions): Promise<JwtSigner
   const stillPublished = (k: LoadedKey, now: number) =>
     k.retiredAt === null || k.retiredAt + (accessTtlSeconds + CLOCK_TOLERANCE_S) * 1000 > now;
 
-  /** The published key that signed `token`, or undefined; looks for keys made by other replicas once a second. */
-  async function keyFor(token: string, now: number): Promise<LoadedKey | undefined> {
+  /**
+   * The stored key (published or retired) that signed `token` with its own algorithm, or undefined; looks for keys
+   * made by other replicas once a second.
+   */
+  async function storedKeyFor(token: string, now: number): Promise<LoadedKey | undefined> {
     let header;
     try {
       header = decodeProtectedHeader(token);
@@ -153,8 +175,14 @@ export async function createJwtSigner(opts: JwtSignerOptions): Promise<JwtSigner
       await load().catch(() => undefined);
       key = byKid.get(header.kid);
     }
-    if (!key || header.alg !== key.alg || !stillPublished(key, now)) return undefined;
+    if (!key || header.alg !== key.alg) return undefined;
     return key;
+  }
+
+  /** The published key that signed `token`, or undefined; looks for keys made by other replicas once a second. */
+  async function keyFor(token: string, now: number): Promise<LoadedKey | undefined> {
+    const key = await storedKeyFor(token, now);
+    return key && stillPublished(key, now) ? key : undefined;
   }
 
   async function sign(payload: JWTPayload, typ: string, aud: string, ttl: number, now: number): Promise<string> {
@@ -252,6 +280,39 @@ export async function createJwtSigner(opts: JwtSignerOptions): Promise<JwtSigner
           .filter((k) => stillPublished(k, now))
           .map((k) => ({ ...k.publicJwk, kid: k.kid, alg: k.alg, use: 'sig' })),
       };
+    },
+
+    async signCheckpoint(checkpoint) {
+      const { seq, hash, at } = checkpoint;
+      if (!isCheckpoint({ seq, hash, at })) throw new Error('a checkpoint needs a whole seq, a SHA-256 hex hash and a whole at');
+      refreshSoon();
+      const key = signing!;
+      return new SignJWT({ seq, hash, at })
+        .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: CHECKPOINT_TYPE })
+        .setIssuer(issuer)
+        .setIssuedAt(Math.floor(clock.now() / 1000))
+        .sign(key.privateKey);
+    },
+
+    async verifyCheckpoint(jws) {
+      // Checkpoints outlive keys by years: any stored key verifies its own, however long ago it was retired. No
+      // expiry and no audience: a checkpoint is a statement about the past, addressed to whoever audits it.
+      const now = clock.now();
+      const key = await storedKeyFor(jws.trim(), now);
+      if (!key) return undefined;
+      try {
+        const { payload } = await jwtVerify(jws.trim(), key.publicKey, {
+          issuer,
+          algorithms: [key.alg],
+          typ: CHECKPOINT_TYPE,
+          currentDate: new Date(now),
+          requiredClaims: ['iss', 'iat', 'seq', 'hash', 'at'],
+        });
+        const claims = { seq: payload.seq, hash: payload.hash, at: payload.at };
+        return isCheckpoint(claims) ? { seq: claims.seq, hash: claims.hash, at: claims.at } : undefined;
+      } catch {
+        return undefined;
+      }
     },
 
     async rotate() {

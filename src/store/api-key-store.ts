@@ -1,7 +1,9 @@
 import { sql, type ExpressionBuilder, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { Dialect } from './database.ts';
 import { isAssignableRole, type AssignableRole } from '../domain/access.ts';
+import type { AuditDraft } from '../domain/audit.ts';
 import type { ApiKey, ApiKeyStore } from '../domain/ports.ts';
+import { createAuditWriter, type AuditWriter } from './audit-store.ts';
 import type { ApiKeysTable, Schema } from './schema.ts';
 
 const COLUMNS = ['id', 'prefix', 'roles', 'description', 'is_active', 'created_at', 'deactivated_at', 'expires_at', 'last_used_at'] as const;
@@ -31,15 +33,26 @@ function toApiKey(row: ApiKeyRow): ApiKey {
 const liveAt = (now: number) => (eb: ExpressionBuilder<Schema, 'api_keys'>) =>
   eb.and([eb('is_active', '=', 1), eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)])]);
 
-async function deactivateIn(trx: Transaction<Schema>, row: ApiKeyRow, at: number): Promise<ApiKey> {
-  if (Number(row.is_active) !== 1) return toApiKey(row);
-  await trx.updateTable('api_keys').set({ is_active: 0, deactivated_at: at }).where('id', '=', row.id).execute();
-  return toApiKey({ ...row, is_active: 0, deactivated_at: at });
-}
+/**
+ * Mutating methods write their audit events (`audit`) in the change's own transaction, and only when something
+ * changed: nothing when the limit is reached, the key is unknown, already inactive, or the last holder.
+ */
+export function createApiKeyStore(db: Kysely<Schema>, dialect: Dialect, audit: AuditWriter = createAuditWriter(dialect)): ApiKeyStore {
+  /** Deactivates the key (read in this transaction) unless it already is inactive: that is no change, and no event. */
+  async function deactivateIn(trx: Transaction<Schema>, row: ApiKeyRow, at: number, events: ((before: ApiKey) => AuditDraft[]) | undefined): Promise<ApiKey> {
+    if (Number(row.is_active) !== 1) return toApiKey(row);
+    // `is_active = 1` again: of two concurrent deactivations (SQLite aside), only the one that changes the row records it.
+    const result = await trx.updateTable('api_keys').set({ is_active: 0, deactivated_at: at }).where('id', '=', row.id).where('is_active', '=', 1).executeTakeFirst();
+    if (Number(result.numUpdatedRows) !== 1) {
+      const current = await trx.selectFrom('api_keys').select(COLUMNS).where('id', '=', row.id).executeTakeFirstOrThrow();
+      return toApiKey(current);
+    }
+    await audit.append(trx, events?.(toApiKey(row)));
+    return toApiKey({ ...row, is_active: 0, deactivated_at: at });
+  }
 
-export function createApiKeyStore(db: Kysely<Schema>, dialect: Dialect): ApiKeyStore {
   return {
-    async insert(key, maxActive) {
+    async insert(key, maxActive, events) {
       return db.transaction().execute(async (trx) => {
         // Count-then-insert must not interleave across replicas, or two mints could both pass the limit. SQLite
         // serialises writers already; PostgreSQL needs a lock (held until this transaction ends).
@@ -66,6 +79,7 @@ export function createApiKeyStore(db: Kysely<Schema>, dialect: Dialect): ApiKeyS
             last_used_at: null,
           })
           .execute();
+        await audit.append(trx, events);
         return 'inserted' as const;
       });
     },
@@ -101,14 +115,14 @@ export function createApiKeyStore(db: Kysely<Schema>, dialect: Dialect): ApiKeyS
       return row && toApiKey(row);
     },
 
-    async deactivate(id, at) {
+    async deactivate(id, at, events) {
       return db.transaction().execute(async (trx) => {
         const row = await trx.selectFrom('api_keys').select(COLUMNS).where('id', '=', id).executeTakeFirst();
-        return row && deactivateIn(trx, row, at);
+        return row && deactivateIn(trx, row, at, events);
       });
     },
 
-    async deactivateUnlessLastHolder(id, at, role) {
+    async deactivateUnlessLastHolder(id, at, role, events) {
       return db.transaction().execute(async (trx) => {
         // Check-then-deactivate must not interleave, or two calls could each see the other's key as the remaining
         // holder. SQLite runs one transaction at a time per connection, and a transaction whose reads another process's
@@ -122,7 +136,7 @@ export function createApiKeyStore(db: Kysely<Schema>, dialect: Dialect): ApiKeyS
           const others = await trx.selectFrom('api_keys').select('roles').where(liveAt(at)).where('id', '!=', id).execute();
           if (!others.some((other) => rolesOf(other.roles).includes(role))) return 'last_holder' as const;
         }
-        return deactivateIn(trx, row, at);
+        return deactivateIn(trx, row, at, events);
       });
     },
 

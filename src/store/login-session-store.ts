@@ -1,6 +1,8 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Grant, LoginSession, LoginSessionStore, SessionSummary } from '../domain/sign-in-ports.ts';
 import type { GrantsTable, LoginSessionsTable, Schema } from './schema.ts';
+import { createAuditWriter, type AuditWriter } from './audit-store.ts';
+import type { Dialect } from './database.ts';
 
 const SESSION_COLUMNS = ['id', 'user_id', 'token_version', 'auth_time', 'created_at', 'expires_at', 'ended_at'] as const;
 
@@ -29,22 +31,28 @@ function toGrant(row: Selectable<GrantsTable>): Grant {
 }
 
 /** Login sessions and the grants inside them: what every access token is checked against on each request. */
-export function createLoginSessionStore(db: Kysely<Schema>): LoginSessionStore {
+/** Rows an update or insert touched: a change happened only when it is not zero. */
+const touched = (r: { numUpdatedRows?: bigint } | undefined) => Number(r?.numUpdatedRows ?? 0) > 0;
+
+export function createLoginSessionStore(db: Kysely<Schema>, dialect: Dialect, audit: AuditWriter = createAuditWriter(dialect)): LoginSessionStore {
   return {
-    async create(s, cookieHash) {
-      await db
-        .insertInto('login_sessions')
-        .values({
-          id: s.id,
-          user_id: s.userId,
-          cookie_hash: cookieHash,
-          token_version: s.tokenVersion,
-          auth_time: s.authTime,
-          created_at: s.createdAt,
-          expires_at: s.expiresAt,
-          ended_at: s.endedAt,
-        })
-        .execute();
+    async create(s, cookieHash, events) {
+      await db.transaction().execute(async (trx) => {
+        await trx
+          .insertInto('login_sessions')
+          .values({
+            id: s.id,
+            user_id: s.userId,
+            cookie_hash: cookieHash,
+            token_version: s.tokenVersion,
+            auth_time: s.authTime,
+            created_at: s.createdAt,
+            expires_at: s.expiresAt,
+            ended_at: s.endedAt,
+          })
+          .execute();
+        await audit.append(trx, events);
+      });
     },
 
     async find(id) {
@@ -61,9 +69,10 @@ export function createLoginSessionStore(db: Kysely<Schema>): LoginSessionStore {
       await db.updateTable('login_sessions').set({ auth_time: authTime }).where('id', '=', id).execute();
     },
 
-    async end(id, at) {
+    async end(id, at, events) {
       await db.transaction().execute(async (trx) => {
-        await trx.updateTable('login_sessions').set({ ended_at: at }).where('id', '=', id).where('ended_at', 'is', null).execute();
+        const [ended] = await trx.updateTable('login_sessions').set({ ended_at: at }).where('id', '=', id).where('ended_at', 'is', null).execute();
+        if (touched(ended)) await audit.append(trx, events);
         const grants = trx.selectFrom('grants').select('id').where('session_id', '=', id);
         await trx.updateTable('refresh_tokens').set({ revoked_at: at }).where('family_id', 'in', grants).where('revoked_at', 'is', null).execute();
       });
@@ -89,9 +98,10 @@ export function createLoginSessionStore(db: Kysely<Schema>): LoginSessionStore {
       return row && toGrant(row);
     },
 
-    async revokeGrant(id, at) {
+    async revokeGrant(id, at, events) {
       await db.transaction().execute(async (trx) => {
-        await trx.updateTable('grants').set({ revoked_at: at }).where('id', '=', id).where('revoked_at', 'is', null).execute();
+        const [revoked] = await trx.updateTable('grants').set({ revoked_at: at }).where('id', '=', id).where('revoked_at', 'is', null).execute();
+        if (touched(revoked)) await audit.append(trx, events);
         await trx.updateTable('refresh_tokens').set({ revoked_at: at }).where('family_id', '=', id).where('revoked_at', 'is', null).execute();
       });
     },
@@ -173,9 +183,10 @@ export function createLoginSessionStore(db: Kysely<Schema>): LoginSessionStore {
       );
     },
 
-    async endAll(userId, at) {
+    async endAll(userId, at, events) {
       await db.transaction().execute(async (trx) => {
-        await trx.updateTable('login_sessions').set({ ended_at: at }).where('user_id', '=', userId).where('ended_at', 'is', null).execute();
+        const [ended] = await trx.updateTable('login_sessions').set({ ended_at: at }).where('user_id', '=', userId).where('ended_at', 'is', null).execute();
+        if (touched(ended)) await audit.append(trx, events);
         const grants = trx
           .selectFrom('grants')
           .innerJoin('login_sessions', 'login_sessions.id', 'grants.session_id')

@@ -6,6 +6,7 @@ import * as search from './migrations/2026-11-28T1500-search.ts';
 import * as signIn from './migrations/2026-11-29T1000-sign-in.ts';
 import * as lifecycle from './migrations/2026-11-29T1200-lifecycle.ts';
 import * as searchWords from './migrations/2026-11-29T1400-search-words.ts';
+import * as audit from './migrations/2026-11-29T1600-audit.ts';
 
 /** A migration may differ per dialect (indexes especially); most ignore the second argument. */
 export interface Migration {
@@ -23,6 +24,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '2026-11-29T1000-sign-in': signIn,
   '2026-11-29T1200-lifecycle': lifecycle,
   '2026-11-29T1400-search-words': searchWords,
+  '2026-11-29T1600-audit': audit,
 };
 
 export const MIGRATION_TABLE = 'gatehouse_migrations';

@@ -6,6 +6,12 @@ import type { Schema } from './schema.ts';
 import { USER_COLUMNS, type UserRow } from './user-columns.ts';
 import { isUniqueViolation } from './sql-errors.ts';
 import { createUserSearch, type UserSearchOptions } from './user-search.ts';
+import { createAuditWriter, type AuditWriter } from './audit-store.ts';
+
+export interface UserStoreOptions extends UserSearchOptions {
+  /** Writes the audit events of each change in its transaction (default: events without a request). */
+  audit?: AuditWriter;
+}
 
 const ROLE_ORDER = Object.keys(ROLES);
 
@@ -35,7 +41,8 @@ function sortRoles(roles: string[]): AssignableRole[] {
   return roles.filter(isAssignableRole).sort((a, b) => ROLE_ORDER.indexOf(a) - ROLE_ORDER.indexOf(b));
 }
 
-export function createUserStore(db: Kysely<Schema>, dialect: Dialect, options: UserSearchOptions = {}): UserStore {
+export function createUserStore(db: Kysely<Schema>, dialect: Dialect, options: UserStoreOptions = {}): UserStore {
+  const audit = options.audit ?? createAuditWriter(dialect);
   async function rolesOf(ids: string[]): Promise<Map<string, AssignableRole[]>> {
     const byUser = new Map<string, string[]>(ids.map((id) => [id, []]));
     if (ids.length === 0) return new Map();
@@ -97,7 +104,7 @@ export function createUserStore(db: Kysely<Schema>, dialect: Dialect, options: U
   const searchIndex = createUserSearch(db, dialect, options);
 
   return {
-    async insert(user: NewUser) {
+    async insert(user: NewUser, events) {
       try {
         await db.transaction().execute(async (trx) => {
           await trx
@@ -122,6 +129,7 @@ export function createUserStore(db: Kysely<Schema>, dialect: Dialect, options: U
               .execute();
           }
           await searchIndex.index(trx, user.id);
+          await audit.append(trx, events);
         });
         return 'inserted';
       } catch (err) {
@@ -151,7 +159,7 @@ export function createUserStore(db: Kysely<Schema>, dialect: Dialect, options: U
       return row !== undefined;
     },
 
-    async delete(id) {
+    async delete(id, events) {
       // Read outside the transaction (SQLite has one connection, which the transaction holds): the answer reports
       // the groups the user was in.
       const groupsBefore = (await groupsOf([id])).get(id) ?? [];
@@ -162,23 +170,28 @@ export function createUserStore(db: Kysely<Schema>, dialect: Dialect, options: U
         await searchIndex.unindex(trx, id);
         await trx.deleteFrom('user_roles').where('user_id', '=', id).execute();
         await trx.deleteFrom('users').where('id', '=', id).execute();
+        await audit.append(trx, events);
         return toUser(row, sortRoles(roles.map((r) => r.role)), groupsBefore);
       });
     },
 
-    async setPassword(id, passwordHash, temporary, at) {
-      const result = await db
-        .updateTable('users')
-        .set({
-          password_hash: passwordHash,
-          password_temporary: temporary ? 1 : 0,
-          password_set_at: at,
-          updated_at: at,
-          token_version: sql`token_version + 1`,
-        })
-        .where('id', '=', id)
-        .executeTakeFirst();
-      return Number(result.numUpdatedRows) > 0;
+    async setPassword(id, passwordHash, temporary, at, events) {
+      return db.transaction().execute(async (trx) => {
+        const result = await trx
+          .updateTable('users')
+          .set({
+            password_hash: passwordHash,
+            password_temporary: temporary ? 1 : 0,
+            password_set_at: at,
+            updated_at: at,
+            token_version: sql`token_version + 1`,
+          })
+          .where('id', '=', id)
+          .executeTakeFirst();
+        if (Number(result.numUpdatedRows) === 0) return false;
+        await audit.append(trx, events);
+        return true;
+      });
     },
 
     async search(query: UserSearch) {
@@ -187,11 +200,13 @@ export function createUserStore(db: Kysely<Schema>, dialect: Dialect, options: U
 
     count: (query) => searchIndex.count(query),
 
-    async update(id, changes, at) {
+    async update(id, changes, at, events) {
       try {
         return await db.transaction().execute(async (trx) => {
-          const row = await trx.selectFrom('users').select(['email', 'first_name', 'last_name']).where('id', '=', id).executeTakeFirst();
+          const row = await trx.selectFrom('users').select(USER_COLUMNS).where('id', '=', id).executeTakeFirst();
           if (!row) return 'not_found' as const;
+          const rolesBefore = await trx.selectFrom('user_roles').select('role').where('user_id', '=', id).execute();
+          const before = toUser(row, sortRoles(rolesBefore.map((r) => r.role)), []);
           const email = changes.email ?? row.email;
           const firstName = changes.firstName !== undefined ? changes.firstName : row.first_name;
           const lastName = changes.lastName !== undefined ? changes.lastName : row.last_name;
@@ -209,6 +224,7 @@ export function createUserStore(db: Kysely<Schema>, dialect: Dialect, options: U
             await trx.deleteFrom('user_roles').where('user_id', '=', id).execute();
             if (changes.roles.length > 0) await trx.insertInto('user_roles').values(changes.roles.map((role) => ({ user_id: id, role }))).execute();
           }
+          await audit.append(trx, events?.(before));
           return 'updated' as const;
         });
       } catch (err) {

@@ -272,8 +272,22 @@ export class Fuzzer {
       // /auth/token and /auth/password count failed logins per account in login_failures: that write on a 400 is the
       // lockout counter working (CONTRACT.md §4 "repeated failures lock the account"), the one write a rejected
       // request must make. Every other table, and every table for every other route, must stay as it was.
-      const ignore = req.route === 'auth.token' || req.route === 'auth.password' ? ['login_failures'] : [];
+      // The same routes record each refused sign-in (and a refresh-token reuse) in the audit trail: new events, all
+      // failures but a lock, and the chain's head moving with them. A success event on a 4xx would describe a change that
+      // did not happen.
+      const login = req.route === 'auth.token' || req.route === 'auth.password';
+      const ignore = login ? ['login_failures', 'audit_events', 'audit_head'] : [];
       const changed = changedTables(this.before, after, ignore);
+      if (login) {
+        const old = this.before?.get('audit_events') ?? [];
+        const added = (after.get('audit_events') ?? []).filter((r) => !old.includes(r));
+        // The lock a failure sets is a change that did happen: `user.locked` is the one success event allowed.
+        const notFailures = added.filter((r) => {
+          const e = JSON.parse(r) as { outcome: string; action: string };
+          return e.outcome !== 'failure' && e.action !== 'user.locked';
+        });
+        if (notFailures.length > 0) changed.push(`audit_events gained success events on a rejected request: ${notFailures.join(' ').slice(0, 300)}`);
+      }
       if (changed.length > 0) problems.push(`rejected with ${res.statusCode} but changed: ${changed.join('; ')}`);
     }
     this.before = after;

@@ -12,7 +12,7 @@ const SORTED = [...NAMES].sort();
 const COLUMNS: Record<string, string[]> = {
   users: ['id', 'email', 'first_name', 'last_name', 'search_text', 'password_hash', 'password_temporary', 'password_set_at', 'token_version', 'created_at', 'updated_at', 'enabled'],
   user_roles: ['user_id', 'role'],
-  api_keys: ['id', 'prefix', 'secret_hash', 'roles', 'description', 'is_active', 'created_at', 'deactivated_at', 'expires_at', 'last_used_at'],
+  api_keys: ['id', 'prefix', 'secret_hash', 'roles', 'description', 'is_active', 'created_at', 'deactivated_at', 'expires_at', 'last_used_at', 'expiry_recorded_at'],
   gatehouse_meta: ['key', 'value'],
   refresh_tokens: ['id', 'token_hash', 'family_id', 'user_id', 'token_version', 'created_at', 'expires_at', 'used_at', 'revoked_at'],
   signing_keys: ['kid', 'alg', 'public_jwk', 'private_jwk', 'created_at', 'retired_at'],
@@ -25,13 +25,16 @@ const COLUMNS: Record<string, string[]> = {
   groups: ['id', 'name', 'description', 'created_at', 'updated_at'],
   group_roles: ['group_id', 'role'],
   group_members: ['group_id', 'user_id', 'added_at'],
+  audit_events: ['seq', 'at', 'actor_kind', 'actor_id', 'action', 'target_type', 'target_id', 'outcome', 'request_id', 'client_ip', 'user_agent', 'details', 'prev_hash', 'hash'],
+  audit_head: ['id', 'seq', 'hash', 'at', 'anchor_seq', 'anchor_hash'],
 };
 const TABLES = Object.keys(COLUMNS).sort();
 /** Columns that may hold NULL (primary keys aside); every other column is NOT NULL. */
 const NULLABLE = ['users.first_name', 'users.last_name', 'api_keys.description', 'api_keys.deactivated_at', 'refresh_tokens.used_at', 'refresh_tokens.revoked_at', 'signing_keys.retired_at', 'login_failures.locked_until',
   'oauth_clients.client_name', 'oauth_clients.secret_hash', 'login_sessions.cookie_hash', 'login_sessions.ended_at', 'grants.client_id', 'grants.revoked_at',
   'authorization_codes.nonce', 'authorization_codes.code_challenge', 'authorization_codes.used_at', 'authorization_codes.grant_id', 'login_interactions.user_id',
-  'api_keys.expires_at', 'api_keys.last_used_at', 'login_sessions.last_used_at', 'login_sessions.client_ip', 'login_sessions.user_agent', 'groups.description'];
+  'api_keys.expires_at', 'api_keys.last_used_at', 'login_sessions.last_used_at', 'login_sessions.client_ip', 'login_sessions.user_agent', 'groups.description',
+  'api_keys.expiry_recorded_at', 'audit_events.actor_id', 'audit_events.target_type', 'audit_events.target_id', 'audit_events.request_id', 'audit_events.client_ip', 'audit_events.user_agent'];
 /** Single-table UNIQUE constraints (not primary keys), as column lists. */
 const UNIQUE: Record<string, string[][]> = { users: [['email']], api_keys: [['secret_hash']], refresh_tokens: [['token_hash']], login_sessions: [['cookie_hash']], groups: [['name']] };
 

@@ -125,7 +125,7 @@ forEachDialect('RefreshTokenStore', (h) => {
 });
 
 forEachDialect('LoginFailureStore', (h) => {
-  const store = () => createLoginFailureStore(h.db);
+  const store = () => createLoginFailureStore(h.db, h.dialect);
   const policy: LockoutPolicy = { threshold: 3, windowMs: 60_000, lockMs: 300_000 };
 
   test('no record: not locked, no failures', async () => {

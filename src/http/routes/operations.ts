@@ -1,11 +1,22 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
+import type { ScrapeRefusal } from '../metrics-access.ts';
+import { ErrorDetail } from '../schemas.ts';
 import type { Metrics } from '../metrics.ts';
 
 const tags = ['Operations'];
 
-/** Liveness, readiness and metrics (CONTRACT.md §5). Public: load balancers and scrapers carry no credentials. */
-export const operationRoutes: FastifyPluginAsync<{ metrics: Metrics; ping: () => Promise<boolean> }> = async (app, { metrics, ping }) => {
+interface Options {
+  ping: () => Promise<boolean>;
+  /** Serve /metrics here; absent when it has a listener of its own (GATEHOUSE_METRICS_PORT). */
+  metrics?: { metrics: Metrics; guard: (authorization: string | undefined) => ScrapeRefusal } | undefined;
+}
+
+/**
+ * Liveness, readiness and metrics (CONTRACT.md §5). Public: load balancers and scrapers carry no credentials,
+ * except that /metrics asks for a bearer token when GATEHOUSE_METRICS_TOKEN is set.
+ */
+export const operationRoutes: FastifyPluginAsync<Options> = async (app, { ping, metrics }) => {
   app.get(
     '/healthz',
     { schema: { tags, summary: 'Liveness', response: { 200: Type.Object({ status: Type.String() }) } } },
@@ -27,7 +38,11 @@ export const operationRoutes: FastifyPluginAsync<{ metrics: Metrics; ping: () =>
     },
   );
 
-  app.get('/metrics', { schema: { tags, summary: 'Prometheus metrics', produces: ['text/plain'] } }, async (_request, reply) =>
-    reply.type('text/plain; version=0.0.4; charset=utf-8').send(metrics.render()),
-  );
+  if (!metrics) return;
+  app.get('/metrics', { schema: { tags, summary: 'Prometheus metrics', produces: ['text/plain'], response: { 401: ErrorDetail } } }, async (request, reply) => {
+    const refusal = metrics.guard(request.headers.authorization);
+    if (refusal !== null) return reply.code(401).header('www-authenticate', 'Bearer').send({ detail: refusal });
+    const text = await metrics.metrics.render();
+    return reply.type(metrics.metrics.contentType).send(text);
+  });
 };

@@ -1,0 +1,102 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { AUDIT_ACTIONS } from '../../domain/audit.ts';
+import type { AuditTrail } from '../../domain/audit-log.ts';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../../domain/paging.ts';
+import { API_KEY_SECURITY, ErrorDetail, protectedErrors } from '../schemas.ts';
+import { auditEventView } from '../views/audit-event-view.ts';
+
+const OptionalText = Type.Union([Type.String(), Type.Null()]);
+
+const AuditEventResponse = Type.Object(
+  {
+    seq: Type.Integer({ description: 'Position in the chain: 1, 2, 3… with no gaps.' }),
+    at: Type.String({ format: 'date-time' }),
+    actor: Type.Object({
+      kind: Type.Unsafe<string>({ type: 'string', enum: ['user', 'api_key', 'admin_key', 'system', 'anonymous'] }),
+      id: OptionalText,
+    }),
+    action: Type.Unsafe<string>({ type: 'string', enum: [...AUDIT_ACTIONS] }),
+    target: Type.Union([Type.Object({ type: Type.String(), id: OptionalText }), Type.Null()]),
+    outcome: Type.Unsafe<string>({ type: 'string', enum: ['success', 'failure'] }),
+    request_id: OptionalText,
+    client_ip: OptionalText,
+    user_agent: OptionalText,
+    details: Type.Record(Type.String(), Type.Unknown(), { description: 'What changed or why it failed; never a secret.' }),
+    prev_hash: Type.String({ description: 'The previous event’s hash (64 zeros before the first).' }),
+    hash: Type.String({ description: 'SHA-256 over the previous hash and this event’s canonical content.' }),
+  },
+  { title: 'AuditEvent' },
+);
+
+const AuditPage = Type.Object(
+  {
+    items: Type.Array(AuditEventResponse),
+    next_cursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as `cursor` for the next (older) page; null on the last.' }),
+  },
+  { title: 'AuditPage' },
+);
+
+const Id = Type.String({ maxLength: 1024 });
+const Filters = {
+  action: Type.Optional(Type.String({ maxLength: 64, description: `One of: ${AUDIT_ACTIONS.join(', ')}.` })),
+  outcome: Type.Optional(Type.String({ maxLength: 16, description: '`success` or `failure`.' })),
+  from: Type.Optional(Type.String({ maxLength: 40, description: 'Events at or after this ISO 8601 time.' })),
+  to: Type.Optional(Type.String({ maxLength: 40, description: 'Events before this ISO 8601 time.' })),
+  page_size: Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE, description: `Page size, 1–${MAX_PAGE_SIZE}.` }),
+  cursor: Type.Optional(Type.String({ maxLength: 512, description: 'The `next_cursor` of the previous page (opaque).' })),
+};
+const AuditQuery = Type.Object({
+  actor: Type.Optional({ ...Id, description: 'Actor id: a user id, an API key id or `admin-key`.' }),
+  target: Type.Optional({ ...Id, description: 'Target id: a user, group, API key or client id.' }),
+  ...Filters,
+});
+const UserAuditQuery = Type.Object(Filters);
+
+const tags = ['Audit'];
+
+/** The audit trail, read-only (`audit:read`). Mounted inside the authenticated context. */
+export const auditRoutes: FastifyPluginAsyncTypebox<{ trail: AuditTrail }> = async (app, { trail }) => {
+  app.get(
+    '/audit',
+    {
+      config: { access: { permission: 'audit:read' } },
+      schema: {
+        operationId: 'list_audit_events_audit_get',
+        summary: 'List Audit Events',
+        tags,
+        description: 'Every recorded change and security event, newest first, filtered by any combination of actor, target, action, outcome and time.',
+        security: API_KEY_SECURITY,
+        querystring: AuditQuery,
+        response: { 200: AuditPage, ...protectedErrors() },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const page = await trail.page({ actorId: q.actor, targetId: q.target, action: q.action, outcome: q.outcome, from: q.from, to: q.to, pageSize: q.page_size, cursor: q.cursor });
+      return { items: page.items.map(auditEventView), next_cursor: page.next };
+    },
+  );
+
+  app.get(
+    '/users/:user_id/audit',
+    {
+      config: { access: { permission: 'audit:read' } },
+      schema: {
+        operationId: 'list_user_audit_events_users_user_id_audit_get',
+        summary: 'List User Audit Events',
+        tags,
+        description: 'What the user did and what was done to them, newest first. Works for deleted users too.',
+        security: API_KEY_SECURITY,
+        params: Type.Object({ user_id: { ...Id, description: 'User id, not email.' } }),
+        querystring: UserAuditQuery,
+        response: { 200: AuditPage, 404: ErrorDetail, ...protectedErrors() },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const page = await trail.page({ involving: request.params.user_id, action: q.action, outcome: q.outcome, from: q.from, to: q.to, pageSize: q.page_size, cursor: q.cursor });
+      return { items: page.items.map(auditEventView), next_cursor: page.next };
+    },
+  );
+};
