@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { load, type LoadResult } from './load.ts';
 import { startGatehouse, type Running } from './processes.ts';
+import { cpuPerOperation, cpuTicks, type CpuShare } from './cpu-accounting.ts';
 
 /**
  * Audited writes on three PostgreSQL replicas at once: creates and logins spread over three Gatehouse processes on
@@ -10,6 +11,9 @@ import { startGatehouse, type Running } from './processes.ts';
 export interface ReplicaWriteResult {
   creates: LoadResult;
   logins: LoadResult;
+  /** CPU milliseconds per create and per login, by where they went. */
+  createCpu: CpuShare;
+  loginCpu: CpuShare;
   events: number;
   gaps: number;
   duplicates: number;
@@ -45,10 +49,19 @@ export async function replicaWrites(opts: {
     let n = 0;
     const createBody = () =>
       JSON.stringify({ email: `replica.${Date.now()}.${n++}@example.com`, password: opts.password, temporary: true, roles: ['CHAT-USER'], firstName: 'R', lastName: 'C' });
-    const creates = sum(await Promise.all(replicas.map((r) => load({ url: r.url + '/users', connections: 3, seconds: opts.seconds, method: 'POST', headers, makeBody: createBody }))));
+    const pids = replicas.map((r) => r.child.pid!);
+    // Each measured run is timed together with its CPU readings; the `seconds` of load give the operation count.
+    const measured = async (run: () => Promise<LoadResult[]>) => {
+      const before = cpuTicks(pids);
+      const result = sum(await run());
+      return { result, cpu: cpuPerOperation(before, cpuTicks(pids), result.rps * opts.seconds) };
+    };
+    const creates = await measured(() =>
+      Promise.all(replicas.map((r) => load({ url: r.url + '/users', connections: 3, seconds: opts.seconds, method: 'POST', headers, makeBody: createBody }))),
+    );
     const loginBody = JSON.stringify({ grant_type: 'password', username: loginEmail, password: opts.password });
-    const logins = sum(
-      await Promise.all(
+    const logins = await measured(() =>
+      Promise.all(
         replicas.map((r) => load({ url: r.url + '/auth/token', connections: 3, seconds: opts.seconds, method: 'POST', headers: { 'content-type': 'application/json' }, body: loginBody })),
       ),
     );
@@ -57,7 +70,7 @@ export async function replicaWrites(opts: {
     try {
       const { rows } = await client.query(`select count(*)::int as events, (max(seq) - min(seq) + 1 - count(*))::int as gaps,
         (count(*) - count(distinct seq))::int as duplicates from audit_events`);
-      return { creates, logins, ...rows[0] };
+      return { creates: creates.result, logins: logins.result, createCpu: creates.cpu, loginCpu: logins.cpu, ...rows[0] };
     } finally {
       await client.end();
     }

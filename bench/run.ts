@@ -261,6 +261,15 @@ if (!server) {
       say(`| \`POST /auth/token\` (password grant) | ${r.logins.rps.toFixed(1)} | ${pct(r.logins.rps, verifyRate)} | ${r.logins.p50} | ${r.logins.p99} | ${r.logins.errors + r.logins.non2xx} |`);
       say();
       say(`Audit chain afterwards: ${r.events} events, ${r.gaps} gaps, ${r.duplicates} duplicate sequence numbers.`);
+      say();
+      say('Where the two cores went (CPU ms per operation; PostgreSQL and the load generator share the machine):');
+      say();
+      say('| operation | argon2id workers | rest of Gatehouse | PostgreSQL | load generator | other | argon2id share |');
+      say('|---|---:|---:|---:|---:|---:|---:|');
+      for (const [name, c] of [['`POST /users`', r.createCpu], ['`POST /auth/token`', r.loginCpu]] as const) {
+        const total = c.hashing + c.gatehouse + c.postgres + c.loadGenerator + c.other;
+        say(`| ${name} | ${ms(c.hashing)} | ${ms(c.gatehouse)} | ${ms(c.postgres)} | ${ms(c.loadGenerator)} | ${ms(c.other)} | ${pct(c.hashing, total)} |`);
+      }
     } finally {
       await admin.query(`drop database if exists ${writesDb} with (force)`);
     }

@@ -2,10 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { Kysely } from 'kysely';
 import type { Config } from './config.ts';
-import { verifyChain, type AuditEvent, type ChainProblem, type Checkpoint } from './domain/audit.ts';
+import { auditExportLine, verifyChain, type AuditEvent, type ChainProblem, type Checkpoint } from './domain/audit.ts';
 import { createArgon2Hasher } from './security/argon2-hasher.ts';
 import { createServices } from './services.ts';
-import { createAuditReader, toEvent } from './store/audit-store.ts';
+import { createAuditReader } from './store/audit-store.ts';
 import { openDatabase, type Database } from './store/database.ts';
 import { migrateToLatest } from './store/migrate.ts';
 
@@ -45,8 +45,6 @@ export function streamOutput(stream: NodeJS.WritableStream): Output {
     });
   };
 }
-
-const EXPORT_BATCH = 2000;
 
 const LABELS: Record<ChainProblem['kind'], string> = { modified: 'modified', missing: 'missing or reordered', truncated: 'truncated' };
 
@@ -143,38 +141,9 @@ async function checkpoint(config: Readonly<Config>, database: Database, out: Out
   return 0;
 }
 
-/** One line of the export: every field of the event, `time` the ISO form of `at` (epoch milliseconds). */
-function exportLine(e: AuditEvent): string {
-  return JSON.stringify({
-    seq: e.seq,
-    at: e.at,
-    time: new Date(e.at).toISOString(),
-    actor: e.actor,
-    action: e.action,
-    targetType: e.targetType,
-    targetId: e.targetId,
-    outcome: e.outcome,
-    requestId: e.requestId,
-    clientIp: e.clientIp,
-    userAgent: e.userAgent,
-    details: e.details,
-    prevHash: e.prevHash,
-    hash: e.hash,
-  });
-}
-
 async function exportEvents(database: Database, from: number | undefined, to: number | undefined, out: Output): Promise<number> {
-  const db = database.db as Kysely<any>;
-  let after = 0;
-  for (;;) {
-    let q = db.selectFrom('audit_events').selectAll().where('seq', '>', after);
-    if (from !== undefined) q = q.where('at', '>=', from);
-    if (to !== undefined) q = q.where('at', '<', to);
-    const events = (await q.orderBy('seq').limit(EXPORT_BATCH).execute()).map((r) => toEvent(r as Parameters<typeof toEvent>[0]));
-    if (events.length > 0) await out(events.map((e) => exportLine(e) + '\n').join(''));
-    if (events.length < EXPORT_BATCH) return 0;
-    after = events.at(-1)!.seq;
-  }
+  for await (const events of createAuditReader(database.db).range({ from, to })) await out(events.map((e) => auditExportLine(e) + '\n').join(''));
+  return 0;
 }
 
 /**

@@ -208,3 +208,27 @@ export async function verifyChain(
   }
   return result();
 }
+
+/**
+ * One line of the JSON Lines export (`gatehouse audit export`, `GET /audit/export`): every field of the event,
+ * `at` in epoch milliseconds exactly as hashed (so a SIEM can recompute the chain) and `time` the same instant
+ * in ISO 8601.
+ */
+export function auditExportLine(e: AuditEvent): string {
+  return JSON.stringify({
+    seq: e.seq,
+    at: e.at,
+    time: new Date(e.at).toISOString(),
+    actor: e.actor,
+    action: e.action,
+    targetType: e.targetType,
+    targetId: e.targetId,
+    outcome: e.outcome,
+    requestId: e.requestId,
+    clientIp: e.clientIp,
+    userAgent: e.userAgent,
+    details: e.details,
+    prevHash: e.prevHash,
+    hash: e.hash,
+  });
+}

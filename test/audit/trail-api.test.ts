@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { verifyChain } from '../../src/domain/audit.ts';
+import { verifyChain, type AuditEvent } from '../../src/domain/audit.ts';
 import { createAuditReader } from '../../src/store/audit-store.ts';
 import type { LightMyRequestResponse } from 'fastify';
 import { ADMIN, GOOD_PASSWORD, createUser, json, mintKey, testApp, type TestApp } from '../helpers/app.ts';
@@ -195,6 +195,37 @@ describe('reading the trail', () => {
     assert.deepEqual(json(res).items, []);
     const now = await t.app.inject({ method: 'GET', url: `/audit?from=2000-01-01T00:00:00Z&page_size=1000`, headers: ADMIN });
     assert.equal(json(now).items.length, all.length);
+  });
+
+  test('JSON Lines export: every event oldest first, recomputable, pulled incrementally with `after`', async () => {
+    const all = await allEvents();
+    const res = await t.app.inject({ method: 'GET', url: '/audit/export', headers: ADMIN });
+    assert.equal(res.statusCode, 200);
+    assert.match(String(res.headers['content-type']), /^application\/x-ndjson/);
+    assert.ok(res.body.endsWith('\n'));
+    const exported = res.body.trimEnd().split('\n').map((l) => JSON.parse(l) as AuditEvent & { time: string });
+    assert.deepEqual(exported.map((e) => e.seq), all.map((e) => e.seq));
+    for (const e of exported) assert.equal(e.time, new Date(e.at).toISOString());
+    // A SIEM holding the export can check the chain itself: the lines are the events as hashed.
+    const result = await verifyChain((async function* () { yield* exported; })());
+    assert.equal(result.ok, true, JSON.stringify(result.problem));
+
+    const middle = all[Math.floor(all.length / 2)]!.seq;
+    const rest = await t.app.inject({ method: 'GET', url: `/audit/export?after=${middle}`, headers: ADMIN });
+    assert.deepEqual(rest.body.trimEnd().split('\n').map((l) => JSON.parse(l).seq), all.filter((e) => e.seq > middle).map((e) => e.seq));
+    const past = await t.app.inject({ method: 'GET', url: '/audit/export?from=2000-01-01T00:00:00Z&to=2000-01-02T00:00:00Z', headers: ADMIN });
+    assert.equal(past.statusCode, 200);
+    assert.equal(past.body, '');
+
+    for (const [query, loc] of [['from=yesterday', 'from'], ['from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z', 'to'], ['after=-1', 'after'], ['after=x', 'after']] as const) {
+      const bad = await t.app.inject({ method: 'GET', url: `/audit/export?${query}`, headers: ADMIN });
+      assert.equal(bad.statusCode, 422, query);
+      assert.deepEqual(json(bad).detail[0].loc, ['query', loc], query);
+    }
+    const chat = await mintKey(t.app, ['CHAT-USER']);
+    secrets.push(chat.key);
+    assert.equal((await t.app.inject({ method: 'GET', url: '/audit/export', headers: chat.auth })).statusCode, 403);
+    assert.equal((await t.app.inject({ method: 'GET', url: '/audit/export' })).statusCode, 401);
   });
 
   test('bad filters are 422 naming the parameter', async () => {

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { AUDIT_ACTIONS } from '../../domain/audit.ts';
+import { Readable } from 'node:stream';
+import { AUDIT_ACTIONS, auditExportLine, type AuditEvent } from '../../domain/audit.ts';
 import type { AuditTrail } from '../../domain/audit-log.ts';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../../domain/paging.ts';
 import { API_KEY_SECURITY, ErrorDetail, protectedErrors } from '../schemas.ts';
@@ -79,6 +80,38 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ trail: AuditTrail }> = asy
   );
 
   app.get(
+    '/audit/export',
+    {
+      config: { access: { permission: 'audit:read' } },
+      schema: {
+        operationId: 'export_audit_events_audit_export_get',
+        summary: 'Export Audit Events',
+        tags,
+        description:
+          'The trail as JSON Lines for a SIEM, oldest first, streamed: one object per event, `at` in epoch milliseconds exactly as hashed ' +
+          '(so the chain can be recomputed) and `time` in ISO 8601. Pull what is new with `after` set to the last `seq` collected. ' +
+          'The same lines as `gatehouse audit export`.',
+        security: API_KEY_SECURITY,
+        querystring: Type.Object({
+          from: Filters.from,
+          to: Filters.to,
+          after: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Only events with a larger `seq`.' })),
+        }),
+        response: {
+          200: { description: 'One audit event per line (`application/x-ndjson`).', content: { 'application/x-ndjson': { schema: Type.String() } } },
+          ...protectedErrors(),
+        },
+      },
+    },
+    async (request, reply) => {
+      const batches = trail.export(request.query);
+      reply.type('application/x-ndjson; charset=utf-8');
+      // A stream is sent as it is (no serializer); the schema above only documents the lines.
+      return reply.send(Readable.from(lines(batches)) as never);
+    },
+  );
+
+  app.get(
     '/users/:user_id/audit',
     {
       config: { access: { permission: 'audit:read' } },
@@ -100,3 +133,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ trail: AuditTrail }> = asy
     },
   );
 };
+
+async function* lines(batches: AsyncIterable<AuditEvent[]>): AsyncGenerator<string> {
+  for await (const events of batches) yield events.map((e) => auditExportLine(e) + '\n').join('');
+}
