@@ -179,8 +179,11 @@ export interface RefreshTokenRecord {
   revokedAt: number | null;
 }
 
+/** A refresh token as first stored: its hash, never the token. */
+export type NewRefreshToken = Omit<RefreshTokenRecord, 'usedAt' | 'revokedAt'> & { tokenHash: string; createdAt: number };
+
 export interface RefreshTokenStore {
-  insert(record: Omit<RefreshTokenRecord, 'usedAt' | 'revokedAt'> & { tokenHash: string; createdAt: number }): Promise<void>;
+  insert(record: NewRefreshToken): Promise<void>;
   findByHash(tokenHash: string): Promise<RefreshTokenRecord | undefined>;
   /** Marks the token used unless it already was (or was revoked); true when this call did it. */
   markUsed(id: string, at: number): Promise<boolean>;

@@ -8,6 +8,7 @@ import type { TokenIssuer, TokenResponse } from './token-issuer.ts';
 import { effectiveRoles } from './users.ts';
 import type { AuditDraft } from './audit.ts';
 import type { AuditLog } from './audit-log.ts';
+import { storedUserAgent } from './user-sessions.ts';
 
 export { REFRESH_TOKEN_PREFIX, type TokenResponse } from './token-issuer.ts';
 
@@ -43,6 +44,13 @@ export interface SessionDeps {
 export function sessionEnded(userId: string, sessionId: string, reason: string): AuditDraft {
   return { action: 'session.ended', target: { type: 'user', id: userId }, details: { session_id: sessionId, reason } };
 }
+
+/** Where a login request came from: recorded as its session's first use. */
+export interface LoginOrigin {
+  clientIp?: string | null | undefined;
+  userAgent?: string | null | undefined;
+}
+const NO_ORIGIN: LoginOrigin = {};
 
 export function createSessionService(deps: SessionDeps) {
   const { users, hasher, failures, refreshTokens, loginSessions, issuer, signer, clock, secrets, policy } = deps;
@@ -112,22 +120,19 @@ export function createSessionService(deps: SessionDeps) {
     return { claims, user };
   }
 
-  /** A token-only login (no browser): its own session and grant. */
-  async function newLogin(user: User, method: 'password_grant' | 'password_change' = 'password_grant'): Promise<TokenResponse> {
-    const session = await issuer.startSession(user, null, method);
-    const grant = issuer.newGrant(session, null, '');
-    await loginSessions.createGrant(grant);
-    return issuer.issue(user, { session, grant, refresh: true });
+  /** A token-only login (no browser): its own session and grant, its first use being where the login came from. */
+  function newLogin(user: User, method: 'password_grant' | 'password_change', from: LoginOrigin): Promise<TokenResponse> {
+    return issuer.startTokenLogin(user, method, { clientIp: from.clientIp || null, userAgent: storedUserAgent(from.userAgent) });
   }
 
   return {
     verifyPassword,
     setOwnPassword,
 
-    async passwordGrant(username: string, password: string): Promise<TokenResponse> {
+    async passwordGrant(username: string, password: string, from: LoginOrigin = NO_ORIGIN): Promise<TokenResponse> {
       const user = await verifyPassword(username, password);
       if (user.passwordTemporary) throw errors.passwordChangeRequired();
-      return newLogin(user);
+      return newLogin(user, 'password_grant', from);
     },
 
     /**
@@ -165,14 +170,14 @@ export function createSessionService(deps: SessionDeps) {
     },
 
     /** Sets a permanent password from a temporary or current one; every older token of the user dies. */
-    async changePassword(username: string, currentPassword: string, newPassword: string): Promise<TokenResponse> {
+    async changePassword(username: string, currentPassword: string, newPassword: string, from: LoginOrigin = NO_ORIGIN): Promise<TokenResponse> {
       const problem = checkPassword(newPassword);
       if (problem) throw new ValidationError([valueError(['new_password'], newPassword, problem)]);
       if (newPassword === currentPassword) {
         throw new ValidationError([valueError(['new_password'], newPassword, 'New password must differ from the current password')]);
       }
       const user = await verifyPassword(username, currentPassword);
-      return newLogin(await setOwnPassword(user, newPassword, 'new_password'), 'password_change');
+      return newLogin(await setOwnPassword(user, newPassword, 'new_password'), 'password_change', from);
     },
 
     /** Ends the login session the refresh token belongs to, and so every token issued in it. Unknown tokens are fine. */

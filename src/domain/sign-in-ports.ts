@@ -1,4 +1,5 @@
 import type { AuditDraft } from './audit.ts';
+import type { NewRefreshToken } from './ports.ts';
 /**
  * What sign-in for applications (OpenID Connect) needs from storage. `store/` implements these; services receive
  * them as arguments.
@@ -105,6 +106,11 @@ export interface Grant {
 export interface LoginSessionStore {
   /** `audit`: the events of this change, written in its transaction (so for every mutating method below). */
   create(session: LoginSession, cookieHash: string | null, audit?: AuditDraft[]): Promise<void>;
+  /**
+   * A token-only login in one transaction: the session (its first use already recorded), its grant, the grant's
+   * first refresh token and the events. One commit instead of four on the busiest write path there is.
+   */
+  createTokenLogin(login: { session: LoginSession; grant: Grant; refreshToken: NewRefreshToken; use: SessionUse }, audit: AuditDraft[]): Promise<void>;
   find(id: string): Promise<LoginSession | undefined>;
   findByCookieHash(cookieHash: string): Promise<LoginSession | undefined>;
   /** The user signed in again within the session (prompt=login, max_age): a new auth time. */

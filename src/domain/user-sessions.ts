@@ -33,7 +33,7 @@ function sessionPosition(cursor: string | undefined): { createdAt: number; id: s
 }
 
 /** A user agent as stored: at most 300 characters, no half of a surrogate pair at the cut; empty is none. */
-function storedUserAgent(userAgent: string | undefined | null): string | null {
+export function storedUserAgent(userAgent: string | undefined | null): string | null {
   if (userAgent === undefined || userAgent === null || userAgent.trim() === '') return null;
   let cut = userAgent.slice(0, USER_AGENT_MAX_LENGTH);
   if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
@@ -68,16 +68,21 @@ export function createUserSessionService(deps: UserSessionsDeps) {
     return user;
   }
 
-  function touch(sessionId: string, clientIp: string | null | undefined, userAgent: string | null | undefined): void {
-    const now = clock.now();
-    const previous = lastWrite.get(sessionId);
-    if (previous !== undefined && now - previous < SESSION_USE_INTERVAL_MS && now >= previous) return;
+  /** Notes that the session's use at `now` is stored (moved to the back of the map), forgetting stale entries. */
+  function remember(sessionId: string, now: number): void {
     lastWrite.delete(sessionId);
     lastWrite.set(sessionId, now);
     for (const [id, at] of lastWrite) {
       if (lastWrite.size <= maxTracked && now - at < SESSION_USE_INTERVAL_MS) break;
       lastWrite.delete(id);
     }
+  }
+
+  function touch(sessionId: string, clientIp: string | null | undefined, userAgent: string | null | undefined): void {
+    const now = clock.now();
+    const previous = lastWrite.get(sessionId);
+    if (previous !== undefined && now - previous < SESSION_USE_INTERVAL_MS && now >= previous) return;
+    remember(sessionId, now);
     const use = { at: now, clientIp: clientIp || null, userAgent: storedUserAgent(userAgent) };
     loginSessions.recordUse(sessionId, use).catch((err: unknown) => {
       if (lastWrite.get(sessionId) === now) lastWrite.delete(sessionId); // the next use tries again
@@ -128,8 +133,18 @@ export function createUserSessionService(deps: UserSessionsDeps) {
     touch,
 
     /**
-     * For the token endpoint: records the use of the session a token response was issued in (a password-grant
-     * login, at its creation; a refresh-token grant) and hands the response back unchanged.
+     * A token-only login stored its first use with its session: remembered like a write, so the session's uses
+     * within the next minute are not written again.
+     */
+    loginStored<T extends { access_token: string }>(response: T): T {
+      const sid = sessionIdOf(response.access_token);
+      if (sid !== undefined) remember(sid, clock.now());
+      return response;
+    },
+
+    /**
+     * For the token endpoint: records the use of the session a refresh-token grant was issued in and hands the
+     * response back unchanged.
      */
     recordGrant<T extends { access_token: string }>(response: T, clientIp: string | null | undefined, userAgent: string | null | undefined): T {
       const sid = sessionIdOf(response.access_token);

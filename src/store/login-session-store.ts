@@ -1,5 +1,6 @@
-import { sql, type Kysely, type Selectable } from 'kysely';
-import type { Grant, LoginSession, LoginSessionStore, SessionSummary } from '../domain/sign-in-ports.ts';
+import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
+import type { Grant, LoginSession, LoginSessionStore, SessionSummary, SessionUse } from '../domain/sign-in-ports.ts';
+import { refreshTokenRow } from './refresh-token-store.ts';
 import type { GrantsTable, LoginSessionsTable, Schema } from './schema.ts';
 import { createAuditWriter, type AuditWriter } from './audit-store.ts';
 import type { Dialect } from './database.ts';
@@ -30,6 +31,24 @@ function toGrant(row: Selectable<GrantsTable>): Grant {
   };
 }
 
+function sessionRow(s: LoginSession, cookieHash: string | null, use?: SessionUse): Insertable<LoginSessionsTable> {
+  return {
+    id: s.id,
+    user_id: s.userId,
+    cookie_hash: cookieHash,
+    token_version: s.tokenVersion,
+    auth_time: s.authTime,
+    created_at: s.createdAt,
+    expires_at: s.expiresAt,
+    ended_at: s.endedAt,
+    ...(use ? { last_used_at: use.at, client_ip: use.clientIp, user_agent: use.userAgent } : {}),
+  };
+}
+
+function grantRow(g: Grant): Insertable<GrantsTable> {
+  return { id: g.id, session_id: g.sessionId, user_id: g.userId, client_id: g.clientId, scope: g.scope, created_at: g.createdAt, revoked_at: g.revokedAt };
+}
+
 /** Login sessions and the grants inside them: what every access token is checked against on each request. */
 /** Rows an update or insert touched: a change happened only when it is not zero. */
 const touched = (r: { numUpdatedRows?: bigint } | undefined) => Number(r?.numUpdatedRows ?? 0) > 0;
@@ -38,19 +57,27 @@ export function createLoginSessionStore(db: Kysely<Schema>, dialect: Dialect, au
   return {
     async create(s, cookieHash, events) {
       await db.transaction().execute(async (trx) => {
-        await trx
-          .insertInto('login_sessions')
-          .values({
-            id: s.id,
-            user_id: s.userId,
-            cookie_hash: cookieHash,
-            token_version: s.tokenVersion,
-            auth_time: s.authTime,
-            created_at: s.createdAt,
-            expires_at: s.expiresAt,
-            ended_at: s.endedAt,
-          })
-          .execute();
+        await trx.insertInto('login_sessions').values(sessionRow(s, cookieHash)).execute();
+        await audit.append(trx, events);
+      });
+    },
+
+    async createTokenLogin({ session, grant, refreshToken, use }, events) {
+      await db.transaction().execute(async (trx) => {
+        const sessionValues = sessionRow(session, null, use);
+        if (dialect === 'postgres') {
+          // The three rows in one statement: each round trip on the login path costs both ends CPU.
+          await trx
+            .with('session', (q) => q.insertInto('login_sessions').values(sessionValues))
+            .with('grant', (q) => q.insertInto('grants').values(grantRow(grant)))
+            .insertInto('refresh_tokens')
+            .values(refreshTokenRow(refreshToken))
+            .execute();
+        } else {
+          await trx.insertInto('login_sessions').values(sessionValues).execute();
+          await trx.insertInto('grants').values(grantRow(grant)).execute();
+          await trx.insertInto('refresh_tokens').values(refreshTokenRow(refreshToken)).execute();
+        }
         await audit.append(trx, events);
       });
     },
@@ -79,18 +106,7 @@ export function createLoginSessionStore(db: Kysely<Schema>, dialect: Dialect, au
     },
 
     async createGrant(g) {
-      await db
-        .insertInto('grants')
-        .values({
-          id: g.id,
-          session_id: g.sessionId,
-          user_id: g.userId,
-          client_id: g.clientId,
-          scope: g.scope,
-          created_at: g.createdAt,
-          revoked_at: g.revokedAt,
-        })
-        .execute();
+      await db.insertInto('grants').values(grantRow(g)).execute();
     },
 
     async findGrant(id) {

@@ -1,24 +1,26 @@
-import type { Kysely } from 'kysely';
-import type { RefreshTokenStore } from '../domain/ports.ts';
-import type { Schema } from './schema.ts';
+import type { Insertable, Kysely } from 'kysely';
+import type { NewRefreshToken, RefreshTokenStore } from '../domain/ports.ts';
+import type { RefreshTokensTable, Schema } from './schema.ts';
+
+/** The row of a new refresh token (also written by a token login's own transaction, in login-session-store). */
+export function refreshTokenRow(r: NewRefreshToken): Insertable<RefreshTokensTable> {
+  return {
+    id: r.id,
+    token_hash: r.tokenHash,
+    family_id: r.familyId,
+    user_id: r.userId,
+    token_version: r.tokenVersion,
+    created_at: r.createdAt,
+    expires_at: r.expiresAt,
+    used_at: null,
+    revoked_at: null,
+  };
+}
 
 export function createRefreshTokenStore(db: Kysely<Schema>): RefreshTokenStore {
   return {
     async insert(r) {
-      await db
-        .insertInto('refresh_tokens')
-        .values({
-          id: r.id,
-          token_hash: r.tokenHash,
-          family_id: r.familyId,
-          user_id: r.userId,
-          token_version: r.tokenVersion,
-          created_at: r.createdAt,
-          expires_at: r.expiresAt,
-          used_at: null,
-          revoked_at: null,
-        })
-        .execute();
+      await db.insertInto('refresh_tokens').values(refreshTokenRow(r)).execute();
     },
 
     async findByHash(tokenHash) {

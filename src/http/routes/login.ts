@@ -42,7 +42,7 @@ export const loginRoutes: FastifyPluginAsyncTypebox<{
     async (request, reply) => {
       noStore(reply);
       const { username, current_password, new_password } = request.body;
-      return sessions.changePassword(username, current_password, new_password);
+      return sessions.changePassword(username, current_password, new_password, { clientIp: request.ip, userAgent: request.headers['user-agent'] });
     },
   );
 

@@ -98,7 +98,8 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<Deps> = async (app, { sessio
           if (body.username === undefined || body.password === undefined) {
             throw new OAuthError('invalid_request', 'The password grant needs username and password');
           }
-          return userSessions.recordGrant(await sessions.passwordGrant(body.username, body.password), request.ip, request.headers['user-agent']);
+          // The login's origin is stored with its session, as its first use (no separate write).
+          return userSessions.loginStored(await sessions.passwordGrant(body.username, body.password, { clientIp: request.ip, userAgent: request.headers['user-agent'] }));
         }
         if (body.grant_type === 'refresh_token') {
           if (body.refresh_token === undefined) throw new OAuthError('invalid_request', 'The refresh_token grant needs refresh_token');
