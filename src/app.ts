@@ -20,6 +20,7 @@ import { createRateLimiter } from './http/rate-limit.ts';
 import { apiKeyRoutes } from './http/routes/api-keys.ts';
 import { clientRoutes } from './http/routes/clients.ts';
 import { signInBrowserRoutes } from './http/routes/sign-in-browser.ts';
+import { consoleRoutes } from './http/routes/console.ts';
 import { tokenRoutes } from './http/routes/token.ts';
 import { loginRoutes } from './http/routes/login.ts';
 import { wellKnownRoutes } from './http/routes/well-known.ts';
@@ -153,6 +154,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
     digest: sha256Hex,
     equal: constantTimeEqual,
   });
+  await app.register(consoleRoutes, { issuer: config.issuer });
   await app.register(async (protectedApp) => {
     await protectedApp.register(authPlugin, { authenticate });
     protectedApp.addHook('onResponse', recordSessionUse(userSessions));

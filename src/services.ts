@@ -4,6 +4,7 @@ import { createApiKeyService } from './domain/api-keys.ts';
 import { createAuthenticator } from './domain/authenticator.ts';
 import { createGroupService } from './domain/groups.ts';
 import { createOAuthClientService } from './domain/oauth-clients.ts';
+import { consoleClient, withBuiltInClients } from './domain/console-client.ts';
 import { systemClock, type Clock, type PasswordHasher } from './domain/ports.ts';
 import { createPrincipalCache } from './domain/principal-cache.ts';
 import { createSessionService } from './domain/sessions.ts';
@@ -133,7 +134,7 @@ export async function createServices(config: Readonly<Config>, deps: ServiceDeps
     onBackgroundError: (err) => warn(err, "could not record an API key's last use"),
   });
   const clients = createOAuthClientService({
-    clients: createOAuthClientStore(db, dialect, audit),
+    clients: withBuiltInClients(createOAuthClientStore(db, dialect, audit), [consoleClient(config.issuer)]),
     clock,
     secrets: signInSecrets,
     newClientId: () => randomUUID(),

@@ -1,0 +1,6 @@
+import { PageHeader } from '../components/page-header.tsx';
+
+// Placeholder: this page is being built.
+export function ClientDetailPage(_props: { params: Record<string, string> }) {
+  return <PageHeader title="Application" />;
+}
