@@ -13,6 +13,7 @@ import { load, sequentialLatency, type LoadResult } from './load.ts';
 import { ROOT, rssOf, runTsx, startBareServer, startGatehouse } from './processes.ts';
 import { replicaWrites } from './replica-writes.ts';
 import { AUDIT_EVENTS, auditReadLatency, fillPostgres, fillSqlite } from './audit-trail.ts';
+import { consoleSearchBench, type ConsoleSearchResult } from './console-search.ts';
 import { openDatabase } from '../src/store/database.ts';
 import { migrateToLatest } from '../src/store/migrate.ts';
 
@@ -20,8 +21,10 @@ const { values } = parseArgs({ options: { quick: { type: 'boolean', default: fal
 const quick = values.quick;
 // `--only audit`: the argon2id ceilings and the audit-trail sections alone, written to bench/RESULTS-audit.md;
 // `--only audit-writes`: the ceilings and the replica writes alone (bench/RESULTS-audit-writes.md).
-const auditOnly = values.only === 'audit' || values.only === 'audit-writes';
-const auditReads = values.only !== 'audit-writes';
+// `--only console`: the console's search in a real browser alone, on users seeded for it (bench/RESULTS-console.md).
+const consoleOnly = values.only === 'console';
+const auditOnly = values.only === 'audit' || values.only === 'audit-writes' || consoleOnly;
+const auditReads = values.only !== 'audit-writes' && !consoleOnly;
 const ADMIN_KEY = 'bench-admin-key-0123456789abcdefghijklmnopqrstuvwxyz';
 const ADMIN = { authorization: `Bearer ${ADMIN_KEY}` };
 const PASSWORD = 'Bench-Login-Password-42';
@@ -95,7 +98,7 @@ if (!auditOnly) {
 // The machine's raw argon2id rates: the ceiling for creates and logins here and on the replicas below.
 let hashRate = 0;
 let verifyRate = 0;
-{
+if (!consoleOnly) {
   const hasher = createArgon2Hasher();
   const rate = async (op: () => Promise<unknown>) => {
     const until = Date.now() + seconds * 1000;
@@ -211,7 +214,37 @@ async function searchBench(dialect: string, databaseUrl: string, sizes: number[]
   if (rss !== null) say(`\nServer RSS at ${sizeNames.at(-1)} users after these searches: ${(rss / 2 ** 20).toFixed(0)} MiB.`);
 }
 
+// ---------------------------------------------------------------- the console's search, in a browser, at the largest size
+const consoleSize = quick ? 100_000 : 1_000_000;
+const consoleRows: [string, ConsoleSearchResult][] = [];
+function consoleTable() {
+  if (consoleRows.length === 0) return;
+  const size = consoleSize >= 1e6 ? `${consoleSize / 1e6}M` : `${consoleSize / 1e3}k`;
+  say();
+  say(`### The console's search in Chromium, ${size} users (ms from the last keystroke until the rows are painted)`);
+  say();
+  say('The Users page of the built console, signed in as an ORG-ADMIN; each term replaces the last one in Search, every other one typed key by key 70 ms apart. ' +
+    'The time includes the page\'s 120 ms debounce, the address update, `GET /users` and the render; "request" is the `GET /users` alone as the browser timed it.');
+  say();
+  say('| database | searches (typed) | p50 | p99 | max | request p50 | request p99 | wrong rows |');
+  say('|---|---:|---:|---:|---:|---:|---:|---:|');
+  for (const [name, r] of consoleRows) {
+    say(`| ${name} | ${r.searches} (${r.typed}) | **${ms(r.p50)}** | ${ms(r.p99)} | ${ms(r.max)} | ${ms(r.requestP50)} | ${ms(r.requestP99)} | ${r.wrong.length === 0 ? 0 : r.wrong.join(', ')} |`);
+  }
+}
+async function consoleBench(dialect: string, databaseUrl: string, seed: boolean) {
+  if (seed) {
+    const t = Date.now();
+    await runTsx('scripts/seed.ts', ['--users', String(consoleSize)], { DATABASE_URL: databaseUrl });
+    process.stdout.write(`(${dialect}: ${consoleSize} users seeded in ${((Date.now() - t) / 1000).toFixed(0)} s)\n`);
+  }
+  consoleRows.push([dialect, await consoleSearchBench(databaseUrl, env(databaseUrl), ADMIN)]);
+}
+
 if (!auditOnly) await searchBench('SQLite', `sqlite:${join(work, 'search.db')}`, SIZES);
+// The search database now holds the largest size: the console runs on it as it is (a full run), or seeds it first.
+if (!auditOnly && SIZES.at(-1) === consoleSize) await consoleBench('SQLite', `sqlite:${join(work, 'search.db')}`, false);
+else if (consoleOnly || !auditOnly) await consoleBench('SQLite', `sqlite:${join(work, 'search.db')}`, true);
 
 // ---------------------------------------------------------------- the audit trail at 10M events
 const auditEvents = quick ? 1_000_000 : AUDIT_EVENTS;
@@ -252,9 +285,11 @@ if (!server) {
     const url = new URL(server.url);
     url.pathname = `/${name}`;
     if (!auditOnly) await searchBench('PostgreSQL', url.toString(), quick ? [10_000] : SIZES);
+    if (!auditOnly && !quick) await consoleBench('PostgreSQL', url.toString(), false);
+    if (consoleOnly) await consoleBench('PostgreSQL', url.toString(), true);
     const writesDb = `${name}_writes`;
-    await admin.query(`create database ${writesDb}`);
-    try {
+    if (!consoleOnly) await admin.query(`create database ${writesDb}`);
+    if (!consoleOnly) try {
       const writesUrl = new URL(server.url);
       writesUrl.pathname = `/${writesDb}`;
       const r = await replicaWrites({ databaseUrl: writesUrl.toString(), env, admin: ADMIN, password: PASSWORD, seconds });
@@ -299,6 +334,7 @@ if (!server) {
   }
 }
 
+consoleTable();
 rmSync(work, { recursive: true, force: true });
 say();
 say(`Whole run: ${((Date.now() - started) / 1000).toFixed(0)} s.`);

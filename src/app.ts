@@ -158,7 +158,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
   await app.register(async (protectedApp) => {
     await protectedApp.register(authPlugin, { authenticate });
     protectedApp.addHook('onResponse', recordSessionUse(userSessions));
-    await protectedApp.register(userRoutes, { users });
+    await protectedApp.register(userRoutes, { users, exporter: services.userExport, now: () => clock.now() });
     await protectedApp.register(userLifecycleRoutes, { users });
     await protectedApp.register(groupRoutes, { groups, users });
     await protectedApp.register(apiKeyRoutes, { apiKeys });

@@ -1,4 +1,6 @@
 import { isIP } from 'node:net';
+import { emailProblem, normaliseEmail } from './domain/email.ts';
+import { checkPassword } from './domain/password-policy.ts';
 
 /**
  * Configuration comes from the environment only, is validated once at start, and is frozen. A bad value stops the
@@ -45,6 +47,16 @@ export interface Config {
   sessionTtlSeconds: number;
   /** How recent a sign-in must be for a user to set their own password with an access token, in seconds. */
   reauthWindowSeconds: number;
+  /**
+   * The first operator, made at start on a database with no users (GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL and _PASSWORD):
+   * an ORG-ADMIN whose password is temporary. Null when the variables are not set. The password is a secret.
+   */
+  bootstrapAdmin: BootstrapAdmin | null;
+}
+
+export interface BootstrapAdmin {
+  email: string;
+  password: string;
 }
 
 export const SIGNING_ALGS = ['RS256', 'ES256', 'EdDSA'] as const;
@@ -177,6 +189,27 @@ function databaseUrl(env: Env): string {
   throw new ConfigError('DATABASE_URL must start with sqlite: or postgres:// (or postgresql://)');
 }
 
+/**
+ * GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL and GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD, both or neither. The password is checked
+ * against the password policy here, so a weak one stops the start with one line, before anything is written; the
+ * message says what the policy wants and never shows the password.
+ */
+function bootstrapAdmin(env: Env): BootstrapAdmin | null {
+  const rawEmail = env.GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL;
+  const password = env.GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD;
+  if (rawEmail === undefined && password === undefined) return null;
+  if (rawEmail === undefined) throw new ConfigError('GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD is set but GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL is not: set both, or neither');
+  if (password === undefined) throw new ConfigError('GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL is set but GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD is not: set both, or neither');
+  const email = normaliseEmail(read(env, 'GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL')!);
+  const emailIssue = emailProblem(email);
+  if (emailIssue) throw new ConfigError(`GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL is not a valid email address (${emailIssue}), got ${show(email)}`);
+  // Taken as written (no trim): the operator types exactly this on the login page.
+  if (password.trim() === '') throw new ConfigError('GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD is set but empty: give it a value, or unset both bootstrap variables');
+  const problem = checkPassword(password);
+  if (problem) throw new ConfigError(`GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD does not pass the password policy: ${problem}`);
+  return { email, password };
+}
+
 export function loadConfig(env: Env = process.env): Readonly<Config> {
   const adminKey = env.GATEHOUSE_ADMIN_KEY;
   if (adminKey !== undefined && adminKey !== '' && adminKey.length < ADMIN_KEY_MIN_LENGTH) {
@@ -231,5 +264,6 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     signingAlg,
     sessionTtlSeconds: integer(env, 'GATEHOUSE_SESSION_TTL', 36_000, 60, 365 * 86_400),
     reauthWindowSeconds: integer(env, 'GATEHOUSE_REAUTH_WINDOW', 300, 0, 86_400),
+    bootstrapAdmin: bootstrapAdmin(env),
   });
 }

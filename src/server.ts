@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import { buildApp } from './app.ts';
 import { createServices } from './services.ts';
 import { bootstrapAdminKey } from './bootstrap.ts';
+import { bootstrapAdminUser } from './bootstrap-admin.ts';
 import { startAuditMaintenance } from './audit-maintenance.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { scrapeGuard } from './http/metrics-access.ts';
@@ -86,7 +87,7 @@ async function listenForMetrics(app: FastifyInstance, config: Readonly<Config>, 
 }
 
 /**
- * config → store → migrate → app → bootstrap key → listen (the API, then the metrics listener when /metrics has a
+ * config → store → migrate → app → bootstrap administrator → bootstrap key → listen (the API, then the metrics listener when /metrics has a
  * port of its own). A failure releases whatever was opened, then throws.
  * The bootstrap key is printed before listening so that a client that sees the server ready finds it in the log;
  * a listen failure after it (HOST, PORT) leaves that key valid for the next start.
@@ -116,6 +117,13 @@ export async function startServer(env: Record<string, string | undefined> = proc
         app.log.warn(`the database file ${sqlitePath(config.databaseUrl)} has mode ${mode.toString(8).padStart(4, '0')}: other users may read it (password hashes, signing keys); chmod 600 it`);
       }
     }
+    // The bootstrap administrator first: once they exist, the database has an ORG-ADMIN user and needs no key.
+    await bootstrapAdminUser(database, {
+      admin: config.bootstrapAdmin,
+      hasher,
+      print: (text) => process.stderr.write(text),
+      audit: services.audit,
+    });
     await bootstrapAdminKey(database, {
       apiKeys: services.apiKeys,
       adminKeyConfigured: config.adminKey !== null,
@@ -141,6 +149,7 @@ export async function startServer(env: Record<string, string | undefined> = proc
       writer: services.audit,
       clock: services.clock,
       retentionDays: config.auditRetentionDays,
+      verification: services.auditTrail.verification,
       onError: (err, what) => app?.log.warn({ err }, what),
     });
     const running = app;

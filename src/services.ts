@@ -28,6 +28,9 @@ import { createUserStore } from './store/user-store.ts';
 import { createAuditLog, createAuditReader, createAuditWriter, type AuditListener } from './store/audit-store.ts';
 import { requestContext } from './request-context.ts';
 import { createAuditTrail } from './domain/audit-log.ts';
+import { auditVerificationFor } from './audit-verification.ts';
+import { createUserExport } from './domain/user-export.ts';
+import { createUserExportSource } from './store/user-export.ts';
 
 export interface ServiceDeps {
   database: Database;
@@ -175,9 +178,12 @@ export async function createServices(config: Readonly<Config>, deps: ServiceDeps
   const groups = createGroupService({ groups: createGroupStore(db, dialect, audit), clock, revocations });
 
   const auditReader = createAuditReader(db);
-  const auditTrail = createAuditTrail(auditReader);
+  // The trail carries this process's chain verification (run by src/audit-maintenance.ts) for GET /audit/verification.
+  const auditTrail = { ...createAuditTrail(auditReader), verification: auditVerificationFor(db, clock) };
 
-  return { clock, audit, auditListeners, tokenListeners, auditReader, auditTrail, users, apiKeys, signer, sessions, authenticate, clients, signIn, tokens, userSessions, groups };
+  const userExport = createUserExport({ source: createUserExportSource(db, dialect), clock });
+
+  return { clock, audit, auditListeners, tokenListeners, auditReader, auditTrail, users, userExport, apiKeys, signer, sessions, authenticate, clients, signIn, tokens, userSessions, groups };
 }
 
 export type Services = Awaited<ReturnType<typeof createServices>>;

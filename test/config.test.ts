@@ -244,3 +244,36 @@ describe('GATEHOUSE_AUDIT_RETENTION_DAYS', () => {
     for (const bad of ['0', '-1', '1.5', '36501', '', 'forever']) rejects({ GATEHOUSE_AUDIT_RETENTION_DAYS: bad }, 'GATEHOUSE_AUDIT_RETENTION_DAYS');
   });
 });
+
+describe('GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL and GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD', () => {
+  const password = 'Amber-Falcon-93-Meadow';
+
+  test('unset: no bootstrap administrator', () => {
+    assert.equal(loadConfig({}).bootstrapAdmin, null);
+  });
+
+  test('both set: the email normalised, the password as written', () => {
+    const config = loadConfig({ GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL: ' First.Admin@Example.COM ', GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: ` ${password}` });
+    assert.deepEqual(config.bootstrapAdmin, { email: 'first.admin@example.com', password: ` ${password}` });
+  });
+
+  test('one without the other is refused', () => {
+    rejects({ GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL: 'admin@example.com' }, 'GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD');
+    const err = rejects({ GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: password }, 'GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL');
+    assert.ok(!err.message.includes(password));
+  });
+
+  test('an email that is not one, or empty', () => {
+    rejects({ GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL: 'admin', GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: password }, 'GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL');
+    rejects({ GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL: '  ', GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: password }, 'GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL');
+  });
+
+  test('a password the policy refuses: says what the policy wants, never the password', () => {
+    for (const weak of ['short-1A', 'alllowercase-1234', 'Password1234!', '   ']) {
+      const err = rejects({ GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL: 'admin@example.com', GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: weak }, 'GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD');
+      if (weak.trim() !== '') assert.ok(!err.message.includes(weak), `the password is not shown: ${err.message}`);
+    }
+    const err = rejects({ GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL: 'admin@example.com', GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: 'short-1A' }, 'GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD');
+    assert.match(err.message, /does not pass the password policy: Password must have at least 12 characters/);
+  });
+});

@@ -1,6 +1,6 @@
 import { render } from 'preact';
 import { App } from './app.tsx';
-import { completeSignIn, signedIn, signIn } from './auth.ts';
+import { completeSignIn, loadConfig, signedIn, signIn } from './auth.ts';
 import { loadSession } from './session.tsx';
 import './styles.css';
 
@@ -25,6 +25,10 @@ function fatal(message: string) {
 
 async function start() {
   try {
+    // The sign-in comes back to the redirect URI's origin, and the PKCE state lives in this origin's storage: opened
+    // under another name for the same server (localhost for 127.0.0.1), move over first.
+    const redirect = new URL((await loadConfig()).redirect_uri);
+    if (redirect.origin !== location.origin) return location.replace(redirect.origin + location.pathname + location.search);
     await completeSignIn();
     if (!signedIn()) return void (await signIn());
     render(<App session={await loadSession()} />, root);

@@ -1,6 +1,6 @@
 import { createContext } from 'preact';
 import { useContext } from 'preact/hooks';
-import { api } from './api.ts';
+import { api, ApiError } from './api.ts';
 import type { Me, RoleInfo } from './types.ts';
 
 /**
@@ -15,7 +15,14 @@ export interface Session {
 }
 
 export async function loadSession(): Promise<Session> {
-  const [me, roles] = await Promise.all([api<Me>('/users/me'), api<RoleInfo[]>('/roles')]);
+  const [me, roles] = await Promise.all([
+    api<Me>('/users/me'),
+    // Reading the roles needs users:read: an operator without it has no console permissions at all.
+    api<RoleInfo[]>('/roles').catch((err: unknown) => {
+      if (err instanceof ApiError && err.status === 403) return [];
+      throw err;
+    }),
+  ]);
   const permissions = new Set(roles.filter((r) => me.roles.includes(r.name)).flatMap((r) => r.permissions));
   return { me, roles, permissions, can: (p) => permissions.has(p) };
 }

@@ -24,7 +24,13 @@ export function ConfirmDialog({ title, children, confirmLabel, danger = true, on
   const [error, setError] = useState<Error>();
   useEffect(() => {
     const dialog = ref.current;
+    // Back to the button that opened it when the dialog goes, however it goes (Cancel, Escape, done).
+    const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
     if (dialog && !dialog.open) dialog.showModal();
+    return () => {
+      if (dialog?.open) dialog.close();
+      if (opener?.isConnected) opener.focus();
+    };
   }, []);
   return (
     <dialog ref={ref} class="dialog" aria-labelledby="confirm-title" onCancel={(e) => (busy ? e.preventDefault() : onClose())}>

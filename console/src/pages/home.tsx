@@ -20,7 +20,7 @@ export function HomePage() {
         <p class="lead">
           {count.data ? (
             <>
-              <strong data-testid="user-total">{formatCount(count.data.count)}</strong> users
+              <strong data-testid="user-total">{formatCount(count.data.count)}</strong> {count.data.count === 1 ? 'user' : 'users'}
             </>
           ) : count.loading ? (
             'Counting users…'

@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import { Readable } from 'node:stream';
 import { AUDIT_ACTIONS, auditExportLine, type AuditEvent } from '../../domain/audit.ts';
 import type { AuditTrail } from '../../domain/audit-log.ts';
+import type { ChainVerification, VerificationState } from '../../domain/audit-verification.ts';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../../domain/paging.ts';
 import { API_KEY_SECURITY, ErrorDetail, protectedErrors } from '../schemas.ts';
 import { auditEventView } from '../views/audit-event-view.ts';
@@ -54,10 +55,52 @@ const AuditQuery = Type.Object({
 });
 const UserAuditQuery = Type.Object(Filters);
 
+const Seq = Type.Union([Type.Integer(), Type.Null()]);
+const Instant = Type.Union([Type.String({ format: 'date-time' }), Type.Null()]);
+
+const VerificationResponse = Type.Object(
+  {
+    status: Type.Unsafe<string>({
+      type: 'string',
+      enum: ['ok', 'broken', 'pending'],
+      description: '`ok`: every event from `first_seq` to `last_seq` follows the one before it, unchanged, and the chain ends where `audit_head` says. `broken`: `problem` names the first bad event. `pending`: this server has not finished its first pass yet.',
+    }),
+    checked: Type.Integer({ description: 'Events verified: the run from `first_seq` to `last_seq`.' }),
+    first_seq: Seq,
+    last_seq: Seq,
+    verified_at: { ...Instant, description: 'When the latest pass ended (new events are checked every minute).' },
+    full_verified_at: { ...Instant, description: 'When the latest pass over the whole chain ended (at start, then daily): edits to older events show from then on.' },
+    problem: Type.Optional(
+      Type.Object({
+        seq: Type.Integer({ description: 'The first bad event.' }),
+        kind: Type.Unsafe<string>({ type: 'string', enum: ['modified', 'missing', 'truncated'] }),
+        detail: Type.String(),
+      }),
+    ),
+  },
+  { title: 'AuditVerification' },
+);
+
+function verificationView(s: VerificationState) {
+  if (s.status === 'pending') return { status: s.status, checked: 0, first_seq: null, last_seq: null, verified_at: null, full_verified_at: null };
+  return {
+    status: s.status,
+    checked: s.checked,
+    first_seq: s.firstSeq,
+    last_seq: s.lastSeq,
+    verified_at: new Date(s.verifiedAt).toISOString(),
+    full_verified_at: new Date(s.fullVerifiedAt).toISOString(),
+    ...(s.problem ? { problem: { seq: s.problem.seq, kind: s.problem.kind, detail: s.problem.detail } } : {}),
+  };
+}
+
+/** A result older than this (no background job ran, e.g. an app built without the server) starts a pass. */
+const STALE_MS = 60_000;
+
 const tags = ['Audit'];
 
 /** The audit trail, read-only (`audit:read`). Mounted inside the authenticated context. */
-export const auditRoutes: FastifyPluginAsyncTypebox<{ trail: AuditTrail }> = async (app, { trail }) => {
+export const auditRoutes: FastifyPluginAsyncTypebox<{ trail: AuditTrail & { verification: ChainVerification } }> = async (app, { trail }) => {
   app.get(
     '/audit',
     {
@@ -108,6 +151,31 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ trail: AuditTrail }> = asy
       reply.type('application/x-ndjson; charset=utf-8');
       // A stream is sent as it is (no serializer); the schema above only documents the lines.
       return reply.send(Readable.from(lines(batches)) as never);
+    },
+  );
+
+  app.get(
+    '/audit/verification',
+    {
+      config: { access: { permission: 'audit:read' } },
+      schema: {
+        operationId: 'get_audit_verification_audit_verification_get',
+        summary: 'Get Audit Chain Verification',
+        tags,
+        description:
+          "The latest result of this server's background check of the hash chain, answered at once: the whole chain at start " +
+          'and daily, the new events every minute. `gatehouse audit verify` checks the whole chain on demand.',
+        security: API_KEY_SECURITY,
+        response: { 200: VerificationResponse, ...protectedErrors() },
+      },
+    },
+    async (request) => {
+      const { verification } = trail;
+      // Normally the background job keeps the result fresh; without it, a stale result starts a pass (not awaited).
+      if (verification.staleAfter(STALE_MS)) {
+        verification.run().catch((err: unknown) => request.log.warn({ err }, 'could not verify the audit chain'));
+      }
+      return verificationView(verification.state());
     },
   );
 

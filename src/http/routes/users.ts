@@ -1,9 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { Readable } from 'node:stream';
 import { can } from '../../domain/access.ts';
 import { errors } from '../../domain/errors.ts';
 import type { Principal } from '../../domain/principal.ts';
+import type { UserExport } from '../../domain/user-export.ts';
 import { mayResetPasswordOf, type UserService } from '../../domain/users.ts';
+import { exportFileName, USER_EXPORT_COLUMNS, userCsvChunks } from '../user-export-csv.ts';
 import { userView } from '../views/user-view.ts';
 import {
   ActionEnum,
@@ -43,6 +46,12 @@ const SearchQuery = Type.Object({
   // Any page number is fine (past the end is []); the maximum only keeps "Infinity" and 1e400 out, which would
   // otherwise pass ajv's integer check.
   page: Type.Integer({ minimum: 0, maximum: Number.MAX_VALUE, default: 0, description: 'Page number, from 0.' }),
+  ...UserFilterQuery,
+});
+
+const ExportQuery = Type.Object({
+  search_string: SearchQuery.properties.search_string,
+  sort: Type.Optional({ ...SortEnum, description: 'Creation order: `desc` (newest first, the default) or `asc`.' }),
   ...UserFilterQuery,
 });
 
@@ -89,8 +98,14 @@ export function meView(p: Principal) {
   };
 }
 
-/** The seed's five operations (CONTRACT.md §3) and `/users/me`. Mounted inside the authenticated context. */
-export const userRoutes: FastifyPluginAsyncTypebox<{ users: UserService }> = async (app, { users }) => {
+/**
+ * The seed's five operations (CONTRACT.md §3), `/users/me`, and the CSV export of a search. Mounted inside the
+ * authenticated context.
+ */
+export const userRoutes: FastifyPluginAsyncTypebox<{ users: UserService; exporter: UserExport; now?: () => number }> = async (
+  app,
+  { users, exporter, now = Date.now },
+) => {
   app.post(
     '/users',
     {
@@ -184,6 +199,46 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ users: UserService }> = asy
         filters: { role: q.role, groupId: q.group, enabled: q.enabled },
       });
       return found.map(userView);
+    },
+  );
+
+  app.get(
+    '/users/export',
+    {
+      config: { access: { permission: 'users:read' } },
+      schema: {
+        operationId: 'export_users_users_export_get',
+        summary: 'Export Users',
+        tags: ['User Management'],
+        description:
+          'Every user `GET /users` finds with the same search string and filters, as one CSV file (RFC 4180, CRLF ' +
+          `line ends, a header line), streamed: columns ${USER_EXPORT_COLUMNS.join(', ')}. Roles are separated by ` +
+          'spaces, group names by "; ". A cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return gets a ' +
+          "leading `'` so that spreadsheets do not run it as a formula.",
+        security: API_KEY_SECURITY,
+        querystring: ExportQuery,
+        produces: ['text/csv'],
+        response: {
+          200: { description: 'The users as CSV (`text/csv; charset=utf-8`), sent as an attachment.', content: { 'text/csv': { schema: Type.String() } } },
+          400: ErrorDetail,
+          ...protectedErrors(),
+        },
+      },
+    },
+    async (request, reply) => {
+      const q = request.query;
+      // Checked before the first byte goes out, so a bad search is an ordinary 400/422, not a broken download.
+      const batches = exporter.prepare({
+        searchString: q.search_string,
+        sort: q.sort ?? 'desc',
+        filters: { role: q.role, groupId: q.group, enabled: q.enabled },
+      });
+      reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="${exportFileName(now())}"`)
+        .header('cache-control', 'no-store');
+      // A stream is sent as it is (no serializer), pulled batch by batch as the client reads: memory stays flat.
+      return reply.send(Readable.from(userCsvChunks(batches)) as never);
     },
   );
 
