@@ -29,6 +29,7 @@ import { groupRoutes } from './http/routes/groups.ts';
 import { userLifecycleRoutes } from './http/routes/user-lifecycle.ts';
 import { userRoutes } from './http/routes/users.ts';
 import { recordSessionUse, sessionRoutes } from './http/routes/sessions.ts';
+import { SCIM_PREFIX, scimRoutes } from './http/routes/scim.ts';
 import { validatorCompiler } from './http/validation.ts';
 import { constantTimeEqual, randomSecret, sha256Hex } from './security/secrets.ts';
 import { createServices, type Services } from './services.ts';
@@ -166,6 +167,8 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
     await protectedApp.register(sessionRoutes, { userSessions });
     await protectedApp.register(auditRoutes, { trail: services.auditTrail });
   });
+  // SCIM 2.0 provisioning: its own content type, error shape and authentication context (bearer keys only).
+  await app.register(scimRoutes, { prefix: SCIM_PREFIX, services, database: deps.database, clock, authenticate });
 
   return app;
 }

@@ -13,6 +13,7 @@ import { createTokenIssuer } from './domain/token-issuer.ts';
 import { createTokenManagement } from './domain/token-management.ts';
 import { createUserSessionService } from './domain/user-sessions.ts';
 import { createUserService } from './domain/users.ts';
+import { createScimUserService } from './domain/scim-users.ts';
 import { createJwtSigner } from './security/jwt-signer.ts';
 import { constantTimeEqual, randomSecret, s256, secretMatcher, sha256Hex } from './security/secrets.ts';
 import { createApiKeyStore } from './store/api-key-store.ts';
@@ -25,6 +26,7 @@ import { createOAuthClientStore } from './store/oauth-client-store.ts';
 import { createRefreshTokenStore } from './store/refresh-token-store.ts';
 import { createSigningKeyStore } from './store/signing-key-store.ts';
 import { createUserStore } from './store/user-store.ts';
+import { createScimUserStore } from './store/scim-users.ts';
 import { createAuditLog, createAuditReader, createAuditWriter, type AuditListener } from './store/audit-store.ts';
 import { requestContext } from './request-context.ts';
 import { createAuditTrail } from './domain/audit-log.ts';
@@ -175,6 +177,8 @@ export async function createServices(config: Readonly<Config>, deps: ServiceDeps
     revocations,
     onRecordError: (err) => warn(err, 'could not record the use of a login session'),
   });
+  // SCIM provisioning: reads through its own queries (filters as SQL), every change through the user service.
+  const scimUsers = createScimUserService({ users, queries: createScimUserStore(db, dialect) });
   const groups = createGroupService({ groups: createGroupStore(db, dialect, audit), clock, revocations });
 
   const auditReader = createAuditReader(db);
@@ -183,7 +187,7 @@ export async function createServices(config: Readonly<Config>, deps: ServiceDeps
 
   const userExport = createUserExport({ source: createUserExportSource(db, dialect), clock });
 
-  return { clock, audit, auditListeners, tokenListeners, auditReader, auditTrail, users, userExport, apiKeys, signer, sessions, authenticate, clients, signIn, tokens, userSessions, groups };
+  return { clock, audit, auditListeners, tokenListeners, auditReader, auditTrail, users, scimUsers, userExport, apiKeys, signer, sessions, authenticate, clients, signIn, tokens, userSessions, groups };
 }
 
 export type Services = Awaited<ReturnType<typeof createServices>>;

@@ -23,6 +23,8 @@ export const PERMISSIONS = [
   'clients:read',
   'clients:write',
   'audit:read',
+  /** Create, read, change and delete users and groups through SCIM (`/scim/v2`), and nothing else. */
+  'scim:provision',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -68,6 +70,11 @@ export const ROLES = {
     description: 'Creates prompts and responses for validation.',
     grants: ['create:prompts', 'create:responses'],
     permissions: [],
+  },
+  'SCIM-PROVISIONER': {
+    description: "An identity provider's SCIM client: provisions users and groups under /scim/v2, nothing else.",
+    grants: [],
+    permissions: ['scim:provision'],
   },
 } as const satisfies Record<string, RoleDefinition>;
 

@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'bad_request'
   | 'validation'
   | 'too_many_requests'
+  | 'precondition_failed'
   | 'unavailable';
 
 const STATUS: Record<ErrorCode, number> = {
@@ -26,6 +27,7 @@ const STATUS: Record<ErrorCode, number> = {
   bad_request: 400,
   validation: 422,
   too_many_requests: 429,
+  precondition_failed: 412,
   unavailable: 503,
 };
 
@@ -109,6 +111,8 @@ export const errors = {
     ),
   signInAgain: () => new DomainError('forbidden', 'Sign in again to change your password.'),
   userNotFound: (id: string) => new DomainError('not_found', `User ${id} not found.`),
+  /** The user changed after the caller read them (SCIM If-Match): nothing was written. */
+  userChangedMeanwhile: (id: string) => new DomainError('precondition_failed', `User ${id} has changed since it was read`),
   userExists: (email: string) => new DomainError('conflict', `User ${email} already exists.`),
   unknownRole: (role: string) => new DomainError('bad_request', `Role ${role} does not exist.`),
   apiKeyNotFound: () => new DomainError('not_found', 'API Key not found'),

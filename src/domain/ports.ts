@@ -34,7 +34,14 @@ export interface UserChanges {
   lastName?: string | null;
   roles?: AssignableRole[];
   enabled?: boolean;
+  /** The provisioning identity provider's id for the user (SCIM `externalId`); null clears it. */
+  externalId?: string | null;
+  /** A new password (already hashed), set permanent: the token version moves, so every older token ends. */
+  passwordHash?: string;
 }
+
+/** The user as an update finds them, with what only provisioning reads. */
+export type UserBefore = User & { externalId: string | null };
 
 export interface UserFilters {
   /** Holds this role, directly or through a group. */
@@ -57,6 +64,10 @@ export interface NewUser {
   passwordTemporary: boolean;
   roles: AssignableRole[];
   createdAt: number;
+  /** The provisioning identity provider's id for the user (SCIM `externalId`). */
+  externalId?: string | null;
+  /** false: created disabled (provisioning an inactive user). Default true. */
+  enabled?: boolean;
 }
 
 export type SortOrder = 'asc' | 'desc';
@@ -92,7 +103,17 @@ export interface UserStore {
    * Applies the changes in one transaction. Disabling bumps the token version, so every token and session of the
    * user ends (and enabling again does not bring them back).
    */
-  update(id: string, changes: UserChanges, at: number, audit?: (before: User) => AuditDraft[]): Promise<'updated' | 'not_found' | 'email_taken'>;
+  /**
+   * Changes the user in one transaction, the row locked first (concurrent changes of one user queue). With
+   * `unchangedSince`, writes only if the user's `updated_at` is still that (an If-Match made atomic).
+   */
+  update(
+    id: string,
+    changes: UserChanges,
+    at: number,
+    audit?: (before: UserBefore) => AuditDraft[],
+    unchangedSince?: number,
+  ): Promise<'updated' | 'not_found' | 'email_taken' | 'changed_meanwhile'>;
 }
 
 export interface ApiKey {

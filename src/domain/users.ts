@@ -5,7 +5,7 @@ import { uuidv7 } from './ids.ts';
 import { checkPassword } from './password-policy.ts';
 import type { Revocations } from './principal-cache.ts';
 import type { Principal } from './principal.ts';
-import type { Clock, LoginFailureStore, PasswordHasher, SortOrder, User, UserChanges, UserFilters, UserStore } from './ports.ts';
+import type { Clock, LoginFailureStore, PasswordHasher, SortOrder, User, UserBefore, UserChanges, UserFilters, UserStore } from './ports.ts';
 import type { AuditDraft } from './audit.ts';
 
 export interface CreateUserInput {
@@ -15,6 +15,10 @@ export interface CreateUserInput {
   roles: string[];
   firstName: string | null;
   lastName: string | null;
+  /** The provisioning identity provider's id for the user (SCIM `externalId`). */
+  externalId?: string | null;
+  /** false: created disabled (provisioning an inactive user). Default true. */
+  enabled?: boolean;
 }
 
 /** What `PATCH /users/{id}` may change; absent fields stay as they are. */
@@ -24,6 +28,10 @@ export interface UpdateUserInput {
   lastName?: string | null;
   roles?: string[];
   enabled?: boolean;
+  /** Provisioning only: the identity provider's id for the user; null clears it. */
+  externalId?: string | null;
+  /** Provisioning only: a new permanent password, checked by the password policy (422 at `password`). */
+  password?: string;
 }
 
 /** A user with their lockout state, as every user-facing view needs it. */
@@ -90,10 +98,11 @@ function filtersOf(input: SearchFilterInput | undefined): UserFilters | undefine
 const userTarget = (id: string) => ({ type: 'user', id });
 
 /** The events of one PATCH: what changed (names of fields; old and new roles), and disable/enable on their own. */
-function updateEvents(before: User, changes: UserChanges): AuditDraft[] {
+function updateEvents(before: UserBefore, changes: UserChanges): AuditDraft[] {
   const target = userTarget(before.id);
   const events: AuditDraft[] = [];
-  const changed = (['email', 'firstName', 'lastName'] as const).filter((f) => changes[f] !== undefined && changes[f] !== before[f]);
+  const changed: string[] = (['email', 'firstName', 'lastName'] as const).filter((f) => changes[f] !== undefined && changes[f] !== before[f]);
+  if (changes.externalId !== undefined && changes.externalId !== before.externalId) changed.push('externalId');
   if (changed.length > 0) events.push({ action: 'user.updated', target, details: { fields: changed } });
   const sameRoles = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((r) => b.includes(r));
   if (changes.roles !== undefined && !sameRoles(changes.roles, before.roles)) {
@@ -102,6 +111,7 @@ function updateEvents(before: User, changes: UserChanges): AuditDraft[] {
   if (changes.enabled !== undefined && changes.enabled !== before.enabled) {
     events.push({ action: changes.enabled ? 'user.enabled' : 'user.disabled', target });
   }
+  if (changes.passwordHash !== undefined) events.push({ action: 'user.password_reset', target, details: { temporary: false, via: 'update' } });
   return events;
 }
 
@@ -163,15 +173,17 @@ export function createUserService(deps: UserServiceDeps) {
         passwordTemporary: input.temporary,
         roles: normaliseRoles(input.roles),
         createdAt: now,
+        ...(input.externalId != null ? { externalId: input.externalId } : {}),
+        ...(input.enabled === false ? { enabled: false } : {}),
       };
       const createdEvent: AuditDraft = {
         action: 'user.created',
         target: userTarget(user.id),
-        details: { email, roles: user.roles, temporary_password: input.temporary },
+        details: { email, roles: user.roles, temporary_password: input.temporary, ...(input.enabled === false ? { enabled: false } : {}) },
       };
       if ((await users.insert(user, [createdEvent])) === 'email_taken') throw errors.userExists(email);
-      const { passwordHash: _hash, ...created } = user;
-      return { user: { ...created, groups: [], tokenVersion: 0, enabled: true, updatedAt: now }, lockedUntil: null };
+      const { passwordHash: _hash, externalId: _externalId, enabled: _enabled, ...created } = user;
+      return { user: { ...created, groups: [], tokenVersion: 0, enabled: input.enabled !== false, updatedAt: now }, lockedUntil: null };
     },
 
     get: async (id: string): Promise<UserRecord> => withLock(await find(id)),
@@ -180,7 +192,8 @@ export function createUserService(deps: UserServiceDeps) {
     getMany: async (ids: string[]): Promise<UserRecord[]> => withLocks(await users.findByIds(ids)),
 
     /** Changes names, email, own roles and enabled in one transaction; answers with the updated user. */
-    async update(id: string, input: UpdateUserInput): Promise<UserRecord> {
+    /** `unchangedSince`: write only if the user's `updatedAt` is still that (else 412, nothing written). */
+    async update(id: string, input: UpdateUserInput, unchangedSince?: number): Promise<UserRecord> {
       const changes: UserChanges = {};
       if (input.email !== undefined) {
         const email = normaliseEmail(input.email);
@@ -196,8 +209,14 @@ export function createUserService(deps: UserServiceDeps) {
       if (input.firstName !== undefined) changes.firstName = input.firstName;
       if (input.lastName !== undefined) changes.lastName = input.lastName;
       if (input.enabled !== undefined) changes.enabled = input.enabled;
-      const outcome = await users.update(id, changes, clock.now(), (before) => updateEvents(before, changes));
+      if (input.externalId !== undefined) changes.externalId = input.externalId;
+      if (input.password !== undefined) {
+        assertPasswordAcceptable(input.password, 'password');
+        changes.passwordHash = await hasher.hash(input.password);
+      }
+      const outcome = await users.update(id, changes, clock.now(), (before) => updateEvents(before, changes), unchangedSince);
       if (outcome === 'not_found') throw errors.userNotFound(id);
+      if (outcome === 'changed_meanwhile') throw errors.userChangedMeanwhile(id);
       if (outcome === 'email_taken') throw errors.userExists(changes.email!);
       // Roles or enabled changed: what this process remembers of the user's credentials is out of date.
       revocations.revoked(id);

@@ -128,6 +128,9 @@ export function openSqlite(path: string): Database {
   native.pragma('synchronous = NORMAL');
   native.pragma('foreign_keys = ON');
   native.pragma('busy_timeout = 5000');
+  // SQLite's own lower() folds ASCII only; SCIM compares names case-insensitively in every script ("Émile" equals
+  // "émile"), as PostgreSQL's lower() does. No index is built on lower(), so replacing it changes no stored data.
+  native.function('lower', { deterministic: true }, (value: unknown) => (typeof value === 'string' ? value.toLowerCase() : value) as string | null);
   if (created) {
     // SQLite gives the -wal and -shm files the database file's mode when it creates them; files left behind by an
     // earlier database of the same name are brought into line with the new one.

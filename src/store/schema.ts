@@ -19,6 +19,8 @@ export interface UsersTable {
   updated_at: number;
   /** 0: disabled (no sign-in, no token works). */
   enabled: Generated<number>;
+  /** The provisioning identity provider's id for the user (SCIM `externalId`), or null. */
+  external_id: Generated<string | null>;
 }
 
 export interface UserRolesTable {
@@ -153,6 +155,8 @@ export interface GroupsTable {
   description: string | null;
   created_at: number;
   updated_at: number;
+  /** The provisioning identity provider's id for the group (SCIM `externalId`), or null. */
+  external_id: Generated<string | null>;
 }
 
 export interface GroupRolesTable {

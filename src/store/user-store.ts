@@ -120,6 +120,8 @@ export function createUserStore(db: Kysely<Schema>, dialect: Dialect, options: U
               password_set_at: user.createdAt,
               created_at: user.createdAt,
               updated_at: user.createdAt,
+              ...(user.externalId != null ? { external_id: user.externalId } : {}),
+              ...(user.enabled === false ? { enabled: 0 } : {}),
             })
             .execute();
           if (user.roles.length > 0) {
@@ -200,22 +202,35 @@ export function createUserStore(db: Kysely<Schema>, dialect: Dialect, options: U
 
     count: (query) => searchIndex.count(query),
 
-    async update(id, changes, at, events) {
+    async update(id, changes, at, events, unchangedSince) {
       try {
         return await db.transaction().execute(async (trx) => {
-          const row = await trx.selectFrom('users').select(USER_COLUMNS).where('id', '=', id).executeTakeFirst();
+          // Locked on PostgreSQL: two changes of one user at once would otherwise both rewrite its search words and
+          // collide on their key (SQLite has one writer at a time anyway).
+          const select = trx.selectFrom('users').select([...USER_COLUMNS, 'external_id']).where('id', '=', id);
+          const row = await (dialect === 'postgres' ? select.forUpdate() : select).executeTakeFirst();
           if (!row) return 'not_found' as const;
+          if (unchangedSince !== undefined && Number(row.updated_at) !== unchangedSince) return 'changed_meanwhile' as const;
           const rolesBefore = await trx.selectFrom('user_roles').select('role').where('user_id', '=', id).execute();
-          const before = toUser(row, sortRoles(rolesBefore.map((r) => r.role)), []);
+          const before = { ...toUser(row, sortRoles(rolesBefore.map((r) => r.role)), []), externalId: row.external_id };
           const email = changes.email ?? row.email;
           const firstName = changes.firstName !== undefined ? changes.firstName : row.first_name;
           const lastName = changes.lastName !== undefined ? changes.lastName : row.last_name;
           const text = searchText(email, firstName, lastName);
-          const set: Record<string, unknown> = { email, first_name: firstName, last_name: lastName, search_text: text, updated_at: at };
+          // Every change moves updated_at forward, even within one millisecond: versions derived from it must differ.
+          const set: Record<string, unknown> = { email, first_name: firstName, last_name: lastName, search_text: text, updated_at: Math.max(at, Number(row.updated_at) + 1) };
           if (changes.enabled !== undefined) {
             set.enabled = changes.enabled ? 1 : 0;
             // Disabling ends every token and session; enabling again must not bring the old ones back.
             if (!changes.enabled) set.token_version = sql`case when enabled = 1 then token_version + 1 else token_version end`;
+          }
+          if (changes.externalId !== undefined) set.external_id = changes.externalId;
+          if (changes.passwordHash !== undefined) {
+            // A new password ends every older token, as a reset does (and a disable in the same change bumps once).
+            set.password_hash = changes.passwordHash;
+            set.password_temporary = 0;
+            set.password_set_at = at;
+            set.token_version = sql`token_version + 1`;
           }
           if (text !== searchText(row.email, row.first_name, row.last_name)) await searchIndex.unindex(trx, id);
           await trx.updateTable('users').set(set).where('id', '=', id).execute();
@@ -228,7 +243,8 @@ export function createUserStore(db: Kysely<Schema>, dialect: Dialect, options: U
           return 'updated' as const;
         });
       } catch (err) {
-        if (isUniqueViolation(err)) return 'email_taken';
+        // Only the email is unique among what an update writes (the row lock keeps the search words apart).
+        if (changes.email !== undefined && isUniqueViolation(err)) return 'email_taken';
         throw err;
       }
     },

@@ -26,6 +26,7 @@ const EXPECTED: Record<string, string[]> = {
   'CHAT-USER': ['create:prompts', 'create:responses'],
   'DEFAULT-RULE-ADMIN': ['create:rules', 'read:rules'],
   'VALIDATION-USER': ['create:prompts', 'create:responses'],
+  'SCIM-PROVISIONER': [],
 };
 const ROLE_NAMES = Object.keys(EXPECTED);
 
@@ -35,7 +36,7 @@ describe('the role catalogue', () => {
     assert.deepEqual([...RESOURCES].sort(), ['prompts', 'responses', 'rules', 'tasks']);
   });
 
-  test('the assignable roles are exactly the six of §2, in documented order', () => {
+  test('the assignable roles are exactly the six of §2 and SCIM-PROVISIONER, in documented order', () => {
     assert.deepEqual(Object.keys(ROLES), ROLE_NAMES);
   });
 
@@ -122,10 +123,13 @@ describe('role names from requests', () => {
     assert.deepEqual(normaliseRoles(['VALIDATION-USER', 'VALIDATION-USER']), ['VALIDATION-USER']);
   });
 
-  test('permissions: ORG-ADMIN holds all, ORG-AUDITOR every read one, the other roles none', () => {
+  test('permissions: ORG-ADMIN holds all, ORG-AUDITOR every read one, SCIM-PROVISIONER only scim:provision, the other roles none', () => {
     assert.deepEqual(permissionsOf(['ORG-ADMIN']), [...PERMISSIONS]);
     assert.deepEqual(permissionsOf(['ORG-AUDITOR']), PERMISSIONS.filter((p) => p.endsWith(':read')));
     for (const role of ['TASK-ADMIN', 'CHAT-USER', 'DEFAULT-RULE-ADMIN', 'VALIDATION-USER']) assert.deepEqual(permissionsOf([role]), [], role);
+    assert.deepEqual(permissionsOf(['SCIM-PROVISIONER']), ['scim:provision']);
+    assert.equal(hasPermission(['ORG-ADMIN'], 'scim:provision'), true);
+    assert.equal(hasPermission(['ORG-AUDITOR'], 'scim:provision'), false);
     assert.equal(hasPermission(['CHAT-USER', 'ORG-AUDITOR'], 'users:read'), true);
     assert.equal(hasPermission(['ORG-AUDITOR'], 'users:write'), false);
     assert.equal(hasPermission(['ADMIN-KEY'], 'users:write'), false, 'ADMIN-KEY alone grants nothing: the admin key also holds ORG-ADMIN');

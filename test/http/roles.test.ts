@@ -7,8 +7,8 @@ import { ADMIN, createUser, json, mintKey, newUserBody, testApp } from '../helpe
 
 const { app } = await testApp();
 
-type Role = 'ORG-ADMIN' | 'ORG-AUDITOR' | 'TASK-ADMIN' | 'CHAT-USER' | 'DEFAULT-RULE-ADMIN' | 'VALIDATION-USER';
-const ROLES: Role[] = ['ORG-ADMIN', 'ORG-AUDITOR', 'TASK-ADMIN', 'CHAT-USER', 'DEFAULT-RULE-ADMIN', 'VALIDATION-USER'];
+type Role = 'ORG-ADMIN' | 'ORG-AUDITOR' | 'TASK-ADMIN' | 'CHAT-USER' | 'DEFAULT-RULE-ADMIN' | 'VALIDATION-USER' | 'SCIM-PROVISIONER';
+const ROLES: Role[] = ['ORG-ADMIN', 'ORG-AUDITOR', 'TASK-ADMIN', 'CHAT-USER', 'DEFAULT-RULE-ADMIN', 'VALIDATION-USER', 'SCIM-PROVISIONER'];
 const ACTIONS = ['create', 'read'] as const;
 const RESOURCES = ['prompts', 'responses', 'rules', 'tasks'] as const;
 
@@ -21,6 +21,7 @@ const GRANTS: Record<Role, string[]> = {
   'CHAT-USER': ['create:prompts', 'create:responses'],
   'DEFAULT-RULE-ADMIN': ['create:rules', 'read:rules'],
   'VALIDATION-USER': ['create:prompts', 'create:responses'],
+  'SCIM-PROVISIONER': [],
 };
 
 const CANNOT_RESET = "You can't reset password for this user.";

@@ -277,8 +277,9 @@ const GRANTS: Record<string, string[]> = {
   'CHAT-USER': ['create:prompts', 'create:responses'],
   'DEFAULT-RULE-ADMIN': ['create:rules', 'read:rules'],
   'VALIDATION-USER': ['create:prompts', 'create:responses'],
+  'SCIM-PROVISIONER': [],
 };
-const PERMISSIONS = ['users:read', 'users:write', 'groups:read', 'groups:write', 'keys:read', 'keys:write', 'clients:read', 'clients:write', 'audit:read'];
+const PERMISSIONS = ['users:read', 'users:write', 'groups:read', 'groups:write', 'keys:read', 'keys:write', 'clients:read', 'clients:write', 'audit:read', 'scim:provision'];
 
 test('GET /roles: every role, its description and permissions; the permission check answers as in the seed', async () => {
   const { app } = await testApp(NO_LIMIT);
@@ -289,10 +290,11 @@ test('GET /roles: every role, its description and permissions; the permission ch
   for (const r of roles) {
     assert.deepEqual(Object.keys(r).sort(), ['description', 'name', 'permissions']);
     assert.ok(r.description.length > 0, r.name);
-    const want = r.name === 'ORG-ADMIN' ? PERMISSIONS : r.name === 'ORG-AUDITOR' ? PERMISSIONS.filter((p) => p.endsWith(':read')) : [];
+    const want =
+      r.name === 'ORG-ADMIN' ? PERMISSIONS : r.name === 'ORG-AUDITOR' ? PERMISSIONS.filter((p) => p.endsWith(':read')) : r.name === 'SCIM-PROVISIONER' ? ['scim:provision'] : [];
     assert.deepEqual(r.permissions, want, r.name);
   }
-  assert.equal(roles[0]!.permissions.length, 9);
+  assert.equal(roles[0]!.permissions.length, 10);
   expect(await app.inject({ method: 'GET', url: '/roles', headers: (await mintKey(app, ['CHAT-USER'])).auth }), 403, { detail: 'Forbidden' });
   expect(await app.inject({ method: 'GET', url: '/roles' }), 401, { detail: 'Requires authentication' });
 

@@ -10,7 +10,7 @@ const NAMES = Object.keys(MIGRATIONS);
 const SORTED = [...NAMES].sort();
 
 const COLUMNS: Record<string, string[]> = {
-  users: ['id', 'email', 'first_name', 'last_name', 'search_text', 'password_hash', 'password_temporary', 'password_set_at', 'token_version', 'created_at', 'updated_at', 'enabled'],
+  users: ['id', 'email', 'first_name', 'last_name', 'search_text', 'password_hash', 'password_temporary', 'password_set_at', 'token_version', 'created_at', 'updated_at', 'enabled', 'external_id'],
   user_roles: ['user_id', 'role'],
   api_keys: ['id', 'prefix', 'secret_hash', 'roles', 'description', 'is_active', 'created_at', 'deactivated_at', 'expires_at', 'last_used_at', 'expiry_recorded_at'],
   gatehouse_meta: ['key', 'value'],
@@ -22,7 +22,7 @@ const COLUMNS: Record<string, string[]> = {
   grants: ['id', 'session_id', 'user_id', 'client_id', 'scope', 'created_at', 'revoked_at'],
   authorization_codes: ['code_hash', 'client_id', 'session_id', 'redirect_uri', 'scope', 'nonce', 'code_challenge', 'created_at', 'expires_at', 'used_at', 'grant_id'],
   login_interactions: ['id', 'browser_hash', 'request', 'user_id', 'created_at', 'expires_at'],
-  groups: ['id', 'name', 'description', 'created_at', 'updated_at'],
+  groups: ['id', 'name', 'description', 'created_at', 'updated_at', 'external_id'],
   group_roles: ['group_id', 'role'],
   group_members: ['group_id', 'user_id', 'added_at'],
   audit_events: ['seq', 'at', 'actor_kind', 'actor_id', 'action', 'target_type', 'target_id', 'outcome', 'request_id', 'client_ip', 'user_agent', 'details', 'prev_hash', 'hash'],
@@ -34,7 +34,8 @@ const NULLABLE = ['users.first_name', 'users.last_name', 'api_keys.description',
   'oauth_clients.client_name', 'oauth_clients.secret_hash', 'login_sessions.cookie_hash', 'login_sessions.ended_at', 'grants.client_id', 'grants.revoked_at',
   'authorization_codes.nonce', 'authorization_codes.code_challenge', 'authorization_codes.used_at', 'authorization_codes.grant_id', 'login_interactions.user_id',
   'api_keys.expires_at', 'api_keys.last_used_at', 'login_sessions.last_used_at', 'login_sessions.client_ip', 'login_sessions.user_agent', 'groups.description',
-  'api_keys.expiry_recorded_at', 'audit_events.actor_id', 'audit_events.target_type', 'audit_events.target_id', 'audit_events.request_id', 'audit_events.client_ip', 'audit_events.user_agent'];
+  'api_keys.expiry_recorded_at', 'audit_events.actor_id', 'audit_events.target_type', 'audit_events.target_id', 'audit_events.request_id', 'audit_events.client_ip', 'audit_events.user_agent',
+  'users.external_id', 'groups.external_id'];
 /** Single-table UNIQUE constraints (not primary keys), as column lists. */
 const UNIQUE: Record<string, string[][]> = { users: [['email']], api_keys: [['secret_hash']], refresh_tokens: [['token_hash']], login_sessions: [['cookie_hash']], groups: [['name']] };
 
@@ -104,12 +105,12 @@ const appTables = (tables: string[]) =>
 
 /**
  * Both dialects key a search index by an integer `users.seq`: SQLite's FTS5 index since the search migration
- * (before `enabled`), PostgreSQL's word index since the search-words migration (last, and always filled).
+ * (before `enabled`), PostgreSQL's word index since the search-words migration (before `external_id`; always filled).
  */
 const columnsOf = (dialect: string, table: string) => {
   const columns = [...COLUMNS[table]!];
   if (dialect === 'sqlite' && table === 'users') columns.splice(columns.indexOf('enabled'), 0, 'seq');
-  if (dialect === 'postgres' && table === 'users') columns.push('seq');
+  if (dialect === 'postgres' && table === 'users') columns.splice(columns.indexOf('external_id'), 0, 'seq');
   return columns;
 };
 const nullableFor = (dialect: string) => [...NULLABLE, ...(dialect === 'sqlite' ? ['users.seq'] : [])];
