@@ -6,7 +6,7 @@ import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { BENCH_TERMS } from '../scripts/seed-data.ts';
+import { BENCH_TERMS, seedPerson } from '../scripts/seed-data.ts';
 import { findPostgres } from '../scripts/find-postgres.mjs';
 import { createArgon2Hasher } from '../src/security/argon2-hasher.ts';
 import { load, sequentialLatency, type LoadResult } from './load.ts';
@@ -22,9 +22,11 @@ const quick = values.quick;
 // `--only audit`: the argon2id ceilings and the audit-trail sections alone, written to bench/RESULTS-audit.md;
 // `--only audit-writes`: the ceilings and the replica writes alone (bench/RESULTS-audit-writes.md).
 // `--only console`: the console's search in a real browser alone, on users seeded for it (bench/RESULTS-console.md).
+// `--only search`: the search, count and SCIM lookup latencies alone, SQLite and PostgreSQL (bench/RESULTS-search.md).
 const consoleOnly = values.only === 'console';
+const searchOnly = values.only === 'search';
 const auditOnly = values.only === 'audit' || values.only === 'audit-writes' || consoleOnly;
-const auditReads = values.only !== 'audit-writes' && !consoleOnly;
+const auditReads = values.only !== 'audit-writes' && !consoleOnly && !searchOnly;
 const ADMIN_KEY = 'bench-admin-key-0123456789abcdefghijklmnopqrstuvwxyz';
 const ADMIN = { authorization: `Bearer ${ADMIN_KEY}` };
 const PASSWORD = 'Bench-Login-Password-42';
@@ -60,7 +62,7 @@ say(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 
   `Load from autocannon in this process, ${CONNECTIONS} connections, ${seconds} s per row; server log level warn.`);
 
 // ---------------------------------------------------------------- hot paths against the bare-server ceiling
-if (!auditOnly) {
+if (!auditOnly && !searchOnly) {
   const bare = await startBareServer();
   const gh = await startGatehouse(env(`sqlite:${join(work, 'hot.db')}`));
   try {
@@ -98,7 +100,7 @@ if (!auditOnly) {
 // The machine's raw argon2id rates: the ceiling for creates and logins here and on the replicas below.
 let hashRate = 0;
 let verifyRate = 0;
-if (!consoleOnly) {
+if (!consoleOnly && !searchOnly) {
   const hasher = createArgon2Hasher();
   const rate = async (op: () => Promise<unknown>) => {
     const until = Date.now() + seconds * 1000;
@@ -163,6 +165,7 @@ if (!consoleOnly) {
 // ---------------------------------------------------------------- search at growing sizes, both dialects
 const search = (term: string, page = 0, extra = '') => `/users?search_string=${encodeURIComponent(term)}&page=${page}&page_size=10${extra}`;
 const count = (term: string, extra = '') => `/users/count?search_string=${encodeURIComponent(term)}${extra}`;
+const scimUsers = (filter?: string) => `/scim/v2/Users?count=10${filter === undefined ? '' : `&filter=${encodeURIComponent(filter)}`}`;
 // Seeded users hold TASK-ADMIN one in ten (scripts/seed.ts), so the role filter is a common one.
 const QUERIES: [string, string][] = [
   [`≥3 chars, common ("${BENCH_TERMS.common}")`, search(BENCH_TERMS.common)],
@@ -179,6 +182,10 @@ const QUERIES: [string, string][] = [
   [`count, common ("${BENCH_TERMS.common}")`, count(BENCH_TERMS.common)],
   [`count, mail domain ("${BENCH_TERMS.domain}")`, count(BENCH_TERMS.domain)],
   [`count, rare ("${BENCH_TERMS.rare}")`, count(BENCH_TERMS.rare)],
+  // What an identity provider asks before every create: does this userName exist? (Upper-cased: SCIM compares it
+  // case-insensitively, and it must still use the email index.)
+  ['SCIM `userName eq` (one user, any case)', scimUsers(`userName eq "${seedPerson(5_000).email.toUpperCase()}"`)],
+  ['SCIM list, no filter, `count=10`', scimUsers()],
 ];
 const SIZES = quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000];
 const reps = quick ? 20 : 100;
@@ -243,7 +250,9 @@ async function consoleBench(dialect: string, databaseUrl: string, seed: boolean)
 
 if (!auditOnly) await searchBench('SQLite', `sqlite:${join(work, 'search.db')}`, SIZES);
 // The search database now holds the largest size: the console runs on it as it is (a full run), or seeds it first.
-if (!auditOnly && SIZES.at(-1) === consoleSize) await consoleBench('SQLite', `sqlite:${join(work, 'search.db')}`, false);
+if (searchOnly) {
+  // the search rows only
+} else if (!auditOnly && SIZES.at(-1) === consoleSize) await consoleBench('SQLite', `sqlite:${join(work, 'search.db')}`, false);
 else if (consoleOnly || !auditOnly) await consoleBench('SQLite', `sqlite:${join(work, 'search.db')}`, true);
 
 // ---------------------------------------------------------------- the audit trail at 10M events
@@ -285,11 +294,11 @@ if (!server) {
     const url = new URL(server.url);
     url.pathname = `/${name}`;
     if (!auditOnly) await searchBench('PostgreSQL', url.toString(), quick ? [10_000] : SIZES);
-    if (!auditOnly && !quick) await consoleBench('PostgreSQL', url.toString(), false);
+    if (!auditOnly && !searchOnly && !quick) await consoleBench('PostgreSQL', url.toString(), false);
     if (consoleOnly) await consoleBench('PostgreSQL', url.toString(), true);
     const writesDb = `${name}_writes`;
-    if (!consoleOnly) await admin.query(`create database ${writesDb}`);
-    if (!consoleOnly) try {
+    if (!consoleOnly && !searchOnly) await admin.query(`create database ${writesDb}`);
+    if (!consoleOnly && !searchOnly) try {
       const writesUrl = new URL(server.url);
       writesUrl.pathname = `/${writesDb}`;
       const r = await replicaWrites({ databaseUrl: writesUrl.toString(), env, admin: ADMIN, password: PASSWORD, seconds });
@@ -338,4 +347,4 @@ consoleTable();
 rmSync(work, { recursive: true, force: true });
 say();
 say(`Whole run: ${((Date.now() - started) / 1000).toFixed(0)} s.`);
-if (!quick) writeFileSync(join(ROOT, 'bench', auditOnly ? `RESULTS-${values.only}.md` : 'RESULTS.md'), out.join('\n') + '\n');
+if (!quick) writeFileSync(join(ROOT, 'bench', auditOnly || searchOnly ? `RESULTS-${values.only}.md` : 'RESULTS.md'), out.join('\n') + '\n');
