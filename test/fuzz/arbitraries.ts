@@ -156,7 +156,9 @@ export function mutatedBody(valid: Record<string, fc.Arbitrary<unknown>>): fc.Ar
     for (const m of mutations) {
       if (m.op === 'delete') delete out[m.field];
       else if (m.op === 'set') out[m.field] = SECRET_FIELD.test(m.field) ? markSecret(m.value) : m.value;
-      else Object.defineProperty(out, m.key, { value: m.value, enumerable: true, configurable: true, writable: true });
+      // An added key can look secret too ("Password123!" is one of the nasty keys): its value is marked the same way,
+      // or a nasty string sent under it and later stored as a name would read as a leaked secret.
+      else Object.defineProperty(out, m.key, { value: SECRET_FIELD.test(m.key) ? markSecret(m.value) : m.value, enumerable: true, configurable: true, writable: true });
     }
     return out;
   });
