@@ -1,5 +1,4 @@
 import type { Kysely } from 'kysely';
-import { auditVerificationFor } from './audit-verification.ts';
 import type { ChainVerification } from './domain/audit-verification.ts';
 import type { Clock } from './domain/ports.ts';
 import { pruneAudit, recordExpiredKeys, type AuditWriter } from './store/audit-store.ts';
@@ -18,8 +17,8 @@ export interface AuditMaintenanceOptions {
   /** GATEHOUSE_AUDIT_RETENTION_DAYS; null keeps every event. */
   retentionDays: number | null;
   onError: (err: unknown, what: string) => void;
-  /** The chain verification GET /audit/verification reports; by default the one of `db` in this process. */
-  verification?: ChainVerification;
+  /** The chain verification GET /audit/verification reports (the services' own). */
+  verification: ChainVerification;
 }
 
 /**
@@ -34,8 +33,7 @@ export function startAuditMaintenance(o: AuditMaintenanceOptions): { stop(): voi
     if (o.retentionDays === null) return;
     void pruneAudit(o.db, o.dialect, o.writer, o.clock.now() - o.retentionDays * DAY_MS).catch((err) => o.onError(err, 'could not apply the audit retention'));
   };
-  const verification = o.verification ?? auditVerificationFor(o.db, o.clock);
-  const verify = () => void verification.run().catch((err) => o.onError(err, 'could not verify the audit chain'));
+  const verify = () => void o.verification.run().catch((err) => o.onError(err, 'could not verify the audit chain'));
   void sweepKeys();
   prune();
   verify();
