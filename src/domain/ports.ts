@@ -36,12 +36,14 @@ export interface UserChanges {
   enabled?: boolean;
   /** The provisioning identity provider's id for the user (SCIM `externalId`); null clears it. */
   externalId?: string | null;
+  /** A SCIM `userName` that is not the email (lower-cased); null: the userName is the email. */
+  userName?: string | null;
   /** A new password (already hashed), set permanent: the token version moves, so every older token ends. */
   passwordHash?: string;
 }
 
 /** The user as an update finds them, with what only provisioning reads. */
-export type UserBefore = User & { externalId: string | null };
+export type UserBefore = User & { externalId: string | null; userName: string | null };
 
 export interface UserFilters {
   /** Holds this role, directly or through a group. */
@@ -66,6 +68,8 @@ export interface NewUser {
   createdAt: number;
   /** The provisioning identity provider's id for the user (SCIM `externalId`). */
   externalId?: string | null;
+  /** A SCIM `userName` that is not the email (lower-cased); absent or null: the userName is the email. */
+  userName?: string | null;
   /** false: created disabled (provisioning an inactive user). Default true. */
   enabled?: boolean;
 }

@@ -1,7 +1,7 @@
 /**
  * What Gatehouse tells SCIM clients about itself (RFC 7643 §5–7, RFC 7644 §4): the service provider configuration,
  * the User and Group resource types, and their schemas — advertising only attributes Gatehouse really stores.
- * Users: userName (the email), name.givenName / name.familyName, emails (the one email, type "work"), active,
+ * Users: userName (the email, unless a provider sets it apart), name.givenName / name.familyName, emails (the one email, type "work"), active,
  * externalId, password (write-only), groups (read-only). Groups: displayName, members, externalId. The enterprise
  * extension is not advertised: none of its attributes (employeeNumber, department, manager…) is stored, and what a
  * client sends of it is ignored.
@@ -41,14 +41,15 @@ function attr(name: string, type: AttributeDefinition['type'], description: stri
 }
 
 const USER_ATTRIBUTES: AttributeDefinition[] = [
-  attr('userName', 'string', "The user's email address, unique in Gatehouse and compared case-insensitively; stored lower-cased.", { required: true, uniqueness: 'server' }),
+  attr('userName', 'string', "Unique among userNames and emails, compared case-insensitively and stored lower-cased. The user's email address unless set apart from it (then the address is in emails).", { required: true, uniqueness: 'server' }),
   attr('name', 'complex', "The user's name.", {
     subAttributes: [attr('givenName', 'string', 'Given (first) name, at most 100 characters.'), attr('familyName', 'string', 'Family (last) name, at most 100 characters.')],
   }),
-  attr('emails', 'complex', "The user's one email address: always userName, of type work and primary.", {
+  attr('emails', 'complex', "The user's one email address, of type work and primary: every Gatehouse user has one (it may be left out only when the userName is that address). Of several sent, the primary one is kept (else the work one, else the first).", {
     multiValued: true,
+    required: true,
     subAttributes: [
-      attr('value', 'string', 'The email address (the same as userName).'),
+      attr('value', 'string', 'The email address (the userName too, unless the userName was set apart).', { required: true }),
       attr('type', 'string', 'Always "work".', { canonicalValues: ['work'] }),
       attr('primary', 'boolean', 'Always true.'),
     ],

@@ -6,12 +6,15 @@ import { parseScimFilter, type FilterableResource, type ScimFilter } from './sci
 import { isReturned, listResponse, project, type ListParams, type ListResponse, type Projection, type ProjectionSchema } from './scim-list.ts';
 import { checkIfMatch, scimMeta, weakVersion } from './scim-meta.ts';
 import { USER_SCHEMA } from './scim-schemas.ts';
+import { emailProblem, normaliseEmail } from './email.ts';
 import type { UpdateUserInput, UserService } from './users.ts';
 
 /**
  * SCIM Users (RFC 7643 §4.1) over Gatehouse's users. `userName` is the email (unique, compared case-insensitively,
- * stored lower-cased), `name.givenName`/`name.familyName` the first and last name, `emails` the one email (type
- * "work", primary), `active` the enabled flag, `externalId` the provider's id, `groups` the memberships (read-only),
+ * stored lower-cased) unless a provider sets it apart — `jdoe` with the address in `emails` — in which case it is
+ * kept beside the email, unique among userNames and emails alike. `name.givenName`/`name.familyName` are the first
+ * and last name, `emails` the one email (type "work", primary; of several sent, the primary, else the work one,
+ * else the first is kept), `active` the enabled flag, `externalId` the provider's id, `groups` the memberships (read-only),
  * `password` write-only. Every change goes through the user service, so the password policy, the audit trail (with
  * the SCIM key as the actor) and "disabling ends every session and token" are exactly those of the REST API.
  */
@@ -46,6 +49,8 @@ export const USER_PROJECTION: ProjectionSchema = { schema: USER_SCHEMA, always: 
 export interface ScimUserRecord {
   id: string;
   email: string;
+  /** A userName apart from the email, or null when the userName is the email. */
+  userName: string | null;
   firstName: string | null;
   lastName: string | null;
   enabled: boolean;
@@ -95,7 +100,7 @@ export function scimUserView(record: ScimUserRecord, base: string): Json {
   if (record.lastName !== null) name.familyName = record.lastName;
   const body: Json = { schemas: [USER_SCHEMA], id: record.id };
   if (record.externalId !== null) body.externalId = record.externalId;
-  body.userName = record.email;
+  body.userName = record.userName ?? record.email;
   if (Object.keys(name).length > 0) body.name = name;
   body.emails = [{ value: record.email, type: 'work', primary: true }];
   body.active = record.enabled;
@@ -140,18 +145,40 @@ export function scimBoolean(value: unknown, name: string): boolean {
   throw scimErrors.invalidValue(`${name} must be true or false`);
 }
 
-/** The email a body asks for: userName, else the primary (or work, or only) email's value. */
-function emailOf(attrs: Map<string, unknown>): string | undefined {
+function userNameOf(attrs: Map<string, unknown>): string | undefined {
   const userName = attrs.get('username');
-  if (userName !== undefined && userName !== null) {
-    if (typeof userName !== 'string') throw scimErrors.invalidValue('userName must be a string');
-    return userName;
-  }
-  return undefined;
+  if (userName === undefined || userName === null) return undefined;
+  if (typeof userName !== 'string') throw scimErrors.invalidValue('userName must be a string');
+  return userName.trim() === '' ? undefined : userName;
+}
+
+const same = (a: string, b: string) => a.trim().toLowerCase() === b.trim().toLowerCase();
+const isTrue = (v: unknown) => v === true || (typeof v === 'string' && v.trim().toLowerCase() === 'true');
+
+/** The address Gatehouse keeps of an `emails` list: the primary one, else the work one, else the first. */
+function emailOf(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value)) throw scimErrors.invalidValue('emails must be an array');
+  const list = value.filter((e): e is Json => e !== null && typeof e === 'object' && typeof (e as Json).value === 'string' && ((e as Json).value as string).trim() !== '');
+  const chosen = list.find((e) => isTrue(e.primary)) ?? list.find((e) => typeof e.type === 'string' && e.type.toLowerCase() === 'work') ?? list[0];
+  return chosen?.value as string | undefined;
+}
+
+/**
+ * The email and the separate userName (null: the userName is the email) of a userName and an emails address.
+ * Without an address the userName must be one; `fallback` is the address a user already has (PUT, PATCH).
+ */
+function identityOf(userName: string, email: string | undefined, fallback?: string): { email: string; userName: string | null } {
+  if (email !== undefined) return { email, userName: same(email, userName) ? null : userName };
+  if (emailProblem(normaliseEmail(userName)) === null) return { email: userName, userName: null };
+  if (fallback !== undefined) return { email: fallback, userName };
+  throw scimErrors.invalidValue(`userName ${JSON.stringify(userName.slice(0, 100))} is not an email address: send the user's address in emails`);
 }
 
 interface UserFields {
-  email: string;
+  userName: string;
+  /** The address of `emails`, when given. */
+  email: string | undefined;
   firstName: string | null;
   lastName: string | null;
   active: boolean | undefined;
@@ -166,8 +193,9 @@ function fieldsOf(body: unknown): UserFields {
   if (schemas !== undefined && (!Array.isArray(schemas) || !schemas.some((s) => typeof s === 'string' && s.toLowerCase() === USER_SCHEMA.toLowerCase()))) {
     throw scimErrors.invalidSyntax(`A User's schemas must hold ${USER_SCHEMA}`);
   }
-  const email = emailOf(attrs);
-  if (email === undefined || email.trim() === '') throw scimErrors.invalidValue('userName is required: the user\'s email address');
+  const userName = userNameOf(attrs);
+  if (userName === undefined) throw scimErrors.invalidValue('userName is required');
+  const email = emailOf(attrs.get('emails'));
   const nameValue = attrs.get('name');
   let firstName: string | null = null;
   let lastName: string | null = null;
@@ -181,9 +209,7 @@ function fieldsOf(body: unknown): UserFields {
   const externalId = optionalString(attrs.get('externalid'), 'externalId', MAX_EXTERNAL_ID);
   const passwordValue = attrs.get('password');
   if (passwordValue !== undefined && passwordValue !== null && typeof passwordValue !== 'string') throw scimErrors.invalidValue('password must be a string');
-  const emails = attrs.get('emails');
-  if (emails !== undefined && emails !== null && !Array.isArray(emails)) throw scimErrors.invalidValue('emails must be an array');
-  return { email, firstName, lastName, active, externalId, password: typeof passwordValue === 'string' ? passwordValue : undefined };
+  return { userName, email, firstName, lastName, active, externalId, password: typeof passwordValue === 'string' ? passwordValue : undefined };
 }
 
 function scimPatchError(err: unknown): ScimError {
@@ -297,24 +323,25 @@ export function normalisePatch(body: unknown): ScimPatchOperation[] {
   return out;
 }
 
-/** What a patched representation asks to change, compared with the user as they are. */
-function changesOf(before: ScimUserRecord, after: Json): UpdateUserInput {
+/** What a patched representation asks to change, compared with the user as they are (`view`: as SCIM showed them). */
+function changesOf(before: ScimUserRecord, view: Json, after: Json): UpdateUserInput {
   const attrs = lowerKeys(after);
   const changes: UpdateUserInput = {};
-  const userName = attrs.get('username');
-  if (userName === undefined || userName === null || typeof userName !== 'string' || userName.trim() === '') {
-    throw scimErrors.invalidValue('userName is required and cannot be removed');
+  const userName = userNameOf(attrs);
+  if (userName === undefined) throw scimErrors.mutability('userName is required and cannot be removed');
+  const emailsTouched = JSON.stringify(after.emails ?? null) !== JSON.stringify(view.emails);
+  const userNameTouched = !same(userName, String(view.userName));
+  // While the userName is the email (the common case), changing one carries the other along; once they are apart,
+  // or both are changed at once, each keeps its own value.
+  const email = emailsTouched ? emailOf(attrs.get('emails')) : before.userName === null ? undefined : before.email;
+  if (emailsTouched && email === undefined && emailProblem(normaliseEmail(userName)) !== null) {
+    throw scimErrors.mutability('A user always has an email address: replace it rather than remove it');
   }
-  let email = userName;
-  if (email === before.email) {
-    // userName unchanged: an edit of the primary (or work) email's value changes the address.
-    const emails = attrs.get('emails');
-    if (emails !== undefined && emails !== null && !Array.isArray(emails)) throw scimErrors.invalidValue('emails must be an array');
-    const list = ((emails as unknown[] | undefined) ?? []).filter((e): e is Json => e !== null && typeof e === 'object');
-    const primary = list.find((e) => e.primary === true || e.primary === 'True' || e.primary === 'true') ?? list.find((e) => e.type === 'work') ?? (list.length === 1 ? list[0] : undefined);
-    if (primary && typeof primary.value === 'string' && primary.value !== before.email) email = primary.value;
-  }
-  if (email !== before.email) changes.email = email;
+  const identity =
+    before.userName === null && !userNameTouched && email !== undefined ? { email, userName: null } : identityOf(userName, email, before.email);
+  if (!same(identity.email, before.email)) changes.email = identity.email;
+  const wantedUserName = identity.userName === null ? null : identity.userName.trim().toLowerCase();
+  if (wantedUserName !== before.userName) changes.userName = wantedUserName;
   const nameValue = attrs.get('name');
   const name = nameValue !== undefined && nameValue !== null ? lowerKeys(asObject(nameValue, 'name')) : new Map<string, unknown>();
   const firstName = optionalString(name.get('givenname'), 'name.givenName', MAX_NAME) ?? null;
@@ -322,7 +349,9 @@ function changesOf(before: ScimUserRecord, after: Json): UpdateUserInput {
   if (firstName !== before.firstName) changes.firstName = firstName;
   if (lastName !== before.lastName) changes.lastName = lastName;
   const activeValue = attrs.get('active');
-  const active = activeValue === undefined || activeValue === null ? true : scimBoolean(activeValue, 'active');
+  // Removing `active` would leave it unassigned; read as "true" it would silently enable a disabled user.
+  if (activeValue === undefined || activeValue === null) throw scimErrors.mutability('active cannot be removed: replace it with true or false');
+  const active = scimBoolean(activeValue, 'active');
   if (active !== before.enabled) changes.enabled = active;
   const externalId = optionalString(attrs.get('externalid'), 'externalId', MAX_EXTERNAL_ID) ?? null;
   if (externalId !== before.externalId) changes.externalId = externalId;
@@ -369,8 +398,10 @@ export function createScimUserService(deps: ScimUserServiceDeps) {
 
     async create(body: unknown, base: string): Promise<Json> {
       const fields = fieldsOf(body);
+      const identity = identityOf(fields.userName, fields.email);
       const { user } = await users.create({
-        email: fields.email,
+        email: identity.email,
+        userName: identity.userName,
         password: fields.password ?? randomPassword(),
         // Without a password the user holds one nobody knows: an administrator's reset (temporary) lets them in.
         temporary: fields.password === undefined,
@@ -388,7 +419,10 @@ export function createScimUserService(deps: ScimUserServiceDeps) {
       const fields = fieldsOf(body);
       const { before } = await current(id, base, ifMatch);
       const changes: UpdateUserInput = {};
-      if (fields.email.trim().toLowerCase() !== before.email) changes.email = fields.email;
+      const identity = identityOf(fields.userName, fields.email, before.email);
+      if (!same(identity.email, before.email)) changes.email = identity.email;
+      const userName = identity.userName === null ? null : identity.userName.trim().toLowerCase();
+      if (userName !== before.userName) changes.userName = userName;
       if (fields.firstName !== before.firstName) changes.firstName = fields.firstName;
       if (fields.lastName !== before.lastName) changes.lastName = fields.lastName;
       if (fields.active !== undefined && fields.active !== before.enabled) changes.enabled = fields.active;
@@ -408,8 +442,7 @@ export function createScimUserService(deps: ScimUserServiceDeps) {
       } catch (err) {
         throw scimPatchError(err);
       }
-      const changes = changesOf(before, after);
-      if (changes.email !== undefined && changes.email.trim().toLowerCase() === before.email) delete changes.email;
+      const changes = changesOf(before, view, after);
       return update(id, changes, base, before, ifMatch);
     },
 

@@ -17,6 +17,8 @@ export interface CreateUserInput {
   lastName: string | null;
   /** The provisioning identity provider's id for the user (SCIM `externalId`). */
   externalId?: string | null;
+  /** Provisioning only: a SCIM `userName` that is not the email. Absent or null: the userName is the email. */
+  userName?: string | null;
   /** false: created disabled (provisioning an inactive user). Default true. */
   enabled?: boolean;
 }
@@ -30,6 +32,8 @@ export interface UpdateUserInput {
   enabled?: boolean;
   /** Provisioning only: the identity provider's id for the user; null clears it. */
   externalId?: string | null;
+  /** Provisioning only: a SCIM `userName` apart from the email; null: the userName is the email again. */
+  userName?: string | null;
   /** Provisioning only: a new permanent password, checked by the password policy (422 at `password`). */
   password?: string;
 }
@@ -103,6 +107,7 @@ function updateEvents(before: UserBefore, changes: UserChanges): AuditDraft[] {
   const events: AuditDraft[] = [];
   const changed: string[] = (['email', 'firstName', 'lastName'] as const).filter((f) => changes[f] !== undefined && changes[f] !== before[f]);
   if (changes.externalId !== undefined && changes.externalId !== before.externalId) changed.push('externalId');
+  if (changes.userName !== undefined && changes.userName !== before.userName) changed.push('userName');
   if (changed.length > 0) events.push({ action: 'user.updated', target, details: { fields: changed } });
   const sameRoles = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((r) => b.includes(r));
   if (changes.roles !== undefined && !sameRoles(changes.roles, before.roles)) {
@@ -113,6 +118,20 @@ function updateEvents(before: UserBefore, changes: UserChanges): AuditDraft[] {
   }
   if (changes.passwordHash !== undefined) events.push({ action: 'user.password_reset', target, details: { temporary: false, via: 'update' } });
   return events;
+}
+
+const MAX_USER_NAME = 256;
+
+/**
+ * A provisioned userName as stored: trimmed and lower-cased, so it compares case-insensitively (RFC 7643 makes
+ * userName caseExact false) through the same index as the lower-cased emails. 422 at `userName` when unusable.
+ */
+export function normaliseUserName(value: string): string {
+  const name = value.trim().toLowerCase();
+  if (name === '' || [...name].length > MAX_USER_NAME || /[\u0000-\u001f\u007f]/.test(name)) {
+    throw new ValidationError([valueError(['userName'], value, `userName must be 1 to ${MAX_USER_NAME} characters without control characters`)]);
+  }
+  return name;
 }
 
 // Beyond this offset no database holds rows; answering [] directly keeps absurd page numbers cheap and safe.
@@ -174,6 +193,7 @@ export function createUserService(deps: UserServiceDeps) {
         roles: normaliseRoles(input.roles),
         createdAt: now,
         ...(input.externalId != null ? { externalId: input.externalId } : {}),
+        ...(input.userName != null ? { userName: normaliseUserName(input.userName) } : {}),
         ...(input.enabled === false ? { enabled: false } : {}),
       };
       const createdEvent: AuditDraft = {
@@ -181,8 +201,8 @@ export function createUserService(deps: UserServiceDeps) {
         target: userTarget(user.id),
         details: { email, roles: user.roles, temporary_password: input.temporary, ...(input.enabled === false ? { enabled: false } : {}) },
       };
-      if ((await users.insert(user, [createdEvent])) === 'email_taken') throw errors.userExists(email);
-      const { passwordHash: _hash, externalId: _externalId, enabled: _enabled, ...created } = user;
+      if ((await users.insert(user, [createdEvent])) === 'email_taken') throw errors.userExists(user.userName ?? email);
+      const { passwordHash: _hash, externalId: _externalId, userName: _userName, enabled: _enabled, ...created } = user;
       return { user: { ...created, groups: [], tokenVersion: 0, enabled: input.enabled !== false, updatedAt: now }, lockedUntil: null };
     },
 
@@ -210,6 +230,7 @@ export function createUserService(deps: UserServiceDeps) {
       if (input.lastName !== undefined) changes.lastName = input.lastName;
       if (input.enabled !== undefined) changes.enabled = input.enabled;
       if (input.externalId !== undefined) changes.externalId = input.externalId;
+      if (input.userName !== undefined) changes.userName = input.userName === null ? null : normaliseUserName(input.userName);
       if (input.password !== undefined) {
         assertPasswordAcceptable(input.password, 'password');
         changes.passwordHash = await hasher.hash(input.password);
@@ -217,7 +238,7 @@ export function createUserService(deps: UserServiceDeps) {
       const outcome = await users.update(id, changes, clock.now(), (before) => updateEvents(before, changes), unchangedSince);
       if (outcome === 'not_found') throw errors.userNotFound(id);
       if (outcome === 'changed_meanwhile') throw errors.userChangedMeanwhile(id);
-      if (outcome === 'email_taken') throw errors.userExists(changes.email!);
+      if (outcome === 'email_taken') throw errors.userExists(changes.userName ?? changes.email ?? id);
       // Roles or enabled changed: what this process remembers of the user's credentials is out of date.
       revocations.revoked(id);
       return withLock(await find(id));

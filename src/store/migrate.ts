@@ -8,6 +8,7 @@ import * as lifecycle from './migrations/2026-11-29T1200-lifecycle.ts';
 import * as searchWords from './migrations/2026-11-29T1400-search-words.ts';
 import * as audit from './migrations/2026-11-29T1600-audit.ts';
 import * as scim from './migrations/2026-11-29T1800-scim.ts';
+import * as scimUserName from './migrations/2026-11-29T2000-scim-user-name.ts';
 
 /** A migration may differ per dialect (indexes especially); most ignore the second argument. */
 export interface Migration {
@@ -27,6 +28,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '2026-11-29T1400-search-words': searchWords,
   '2026-11-29T1600-audit': audit,
   '2026-11-29T1800-scim': scim,
+  '2026-11-29T2000-scim-user-name': scimUserName,
 };
 
 export const MIGRATION_TABLE = 'gatehouse_migrations';

@@ -21,6 +21,8 @@ export interface UsersTable {
   enabled: Generated<number>;
   /** The provisioning identity provider's id for the user (SCIM `externalId`), or null. */
   external_id: Generated<string | null>;
+  /** The SCIM `userName` when a provider set one that is not the email (stored lower-cased); null: it is the email. */
+  user_name: Generated<string | null>;
 }
 
 export interface UserRolesTable {

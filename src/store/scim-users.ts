@@ -7,8 +7,9 @@ import type { Schema } from './schema.ts';
 /**
  * SCIM user filters as SQL (domain/scim-filter.ts gives a checked AST whose attributes are USER_RESOURCE's). Every
  * value is a bound parameter; every column is named here, never taken from the request. `userName eq "x"` is
- * `users.email = 'x'` on the unique email index (emails are stored lower-cased, so lower-casing the value makes
- * the comparison case-insensitive without a function on the column); `externalId` has its own index; `id` is the
+ * `coalesce(users.user_name, users.email) = 'x'` on the unique index of that expression (a userName apart from the
+ * email, else the email; both stored lower-cased, so lower-casing the value makes the comparison case-insensitive
+ * without a function on the columns); `externalId` has its own index; `id` is the
  * primary key; group membership is an EXISTS on `group_members` (indexed by user). Nullable columns are compared
  * null-safely, so `not (externalId eq "x")` also finds users without an externalId.
  */
@@ -27,6 +28,8 @@ interface Column {
 }
 
 const TRUE = sql`1 = 1`;
+/** What SCIM shows as `userName`. */
+const USER_NAME = sql`coalesce(users.user_name, users.email)`;
 const FALSE = sql`1 = 0`;
 
 function userColumn(attr: string): Column {
@@ -36,6 +39,8 @@ function userColumn(attr: string): Column {
     case 'externalId':
       return { ref: sql.ref('users.external_id'), kind: 'text', nullable: true };
     case 'userName':
+      // Exactly the expression of the users_scim_user_name index, so both dialects use it.
+      return { ref: USER_NAME, kind: 'text', caseInsensitive: 'stored-lower' };
     case 'emails.value':
       return { ref: sql.ref('users.email'), kind: 'text', caseInsensitive: 'stored-lower' };
     case 'name.givenName':
@@ -159,7 +164,6 @@ export function createScimUserStore(db: Kysely<Schema>, dialect: Dialect): ScimU
   const SORT_COLUMNS: Record<string, string> = {
     id: 'users.id',
     externalId: 'users.external_id',
-    userName: 'users.email',
     'emails.value': 'users.email',
     'name.givenName': 'users.first_name',
     'name.familyName': 'users.last_name',
@@ -185,14 +189,15 @@ export function createScimUserStore(db: Kysely<Schema>, dialect: Dialect): ScimU
     return out;
   }
 
-  const SELECT = ['id', 'email', 'first_name', 'last_name', 'enabled', 'external_id', 'created_at', 'updated_at'] as const;
-  type Row = { id: string; email: string; first_name: string | null; last_name: string | null; enabled: number; external_id: string | null; created_at: number; updated_at: number };
+  const SELECT = ['id', 'email', 'user_name', 'first_name', 'last_name', 'enabled', 'external_id', 'created_at', 'updated_at'] as const;
+  type Row = { id: string; email: string; user_name: string | null; first_name: string | null; last_name: string | null; enabled: number; external_id: string | null; created_at: number; updated_at: number };
 
   async function records(rows: Row[]): Promise<ScimUserRecord[]> {
     const groups = await groupsOf(rows.map((r) => r.id));
     return rows.map((r) => ({
       id: r.id,
       email: r.email,
+      userName: r.user_name,
       firstName: r.first_name,
       lastName: r.last_name,
       enabled: Number(r.enabled) === 1,
@@ -221,7 +226,9 @@ export function createScimUserStore(db: Kysely<Schema>, dialect: Dialect): ScimU
       const sortColumn = query.sortBy ? SORT_COLUMNS[query.sortBy] : undefined;
       // Nulls sort last ascending on both dialects (SQLite puts them first unless told).
       const nullable = sortColumn === 'users.external_id' || sortColumn === 'users.first_name' || sortColumn === 'users.last_name';
-      const order = sortColumn
+      const order = query.sortBy === 'userName'
+        ? sql`${USER_NAME} ${direction}, users.id ${direction}`
+        : sortColumn
         ? nullable
           ? sql`${sql.ref(sortColumn)} is null, ${sql.ref(sortColumn)} ${direction}, users.id ${direction}`
           : sql`${sql.ref(sortColumn)} ${direction}, users.id ${direction}`

@@ -121,6 +121,7 @@ export function createUserStore(db: Kysely<Schema>, dialect: Dialect, options: U
               created_at: user.createdAt,
               updated_at: user.createdAt,
               ...(user.externalId != null ? { external_id: user.externalId } : {}),
+              ...(user.userName != null ? { user_name: user.userName } : {}),
               ...(user.enabled === false ? { enabled: 0 } : {}),
             })
             .execute();
@@ -207,12 +208,12 @@ export function createUserStore(db: Kysely<Schema>, dialect: Dialect, options: U
         return await db.transaction().execute(async (trx) => {
           // Locked on PostgreSQL: two changes of one user at once would otherwise both rewrite its search words and
           // collide on their key (SQLite has one writer at a time anyway).
-          const select = trx.selectFrom('users').select([...USER_COLUMNS, 'external_id']).where('id', '=', id);
+          const select = trx.selectFrom('users').select([...USER_COLUMNS, 'external_id', 'user_name']).where('id', '=', id);
           const row = await (dialect === 'postgres' ? select.forUpdate() : select).executeTakeFirst();
           if (!row) return 'not_found' as const;
           if (unchangedSince !== undefined && Number(row.updated_at) !== unchangedSince) return 'changed_meanwhile' as const;
           const rolesBefore = await trx.selectFrom('user_roles').select('role').where('user_id', '=', id).execute();
-          const before = { ...toUser(row, sortRoles(rolesBefore.map((r) => r.role)), []), externalId: row.external_id };
+          const before = { ...toUser(row, sortRoles(rolesBefore.map((r) => r.role)), []), externalId: row.external_id, userName: row.user_name };
           const email = changes.email ?? row.email;
           const firstName = changes.firstName !== undefined ? changes.firstName : row.first_name;
           const lastName = changes.lastName !== undefined ? changes.lastName : row.last_name;
@@ -225,6 +226,7 @@ export function createUserStore(db: Kysely<Schema>, dialect: Dialect, options: U
             if (!changes.enabled) set.token_version = sql`case when enabled = 1 then token_version + 1 else token_version end`;
           }
           if (changes.externalId !== undefined) set.external_id = changes.externalId;
+          if (changes.userName !== undefined) set.user_name = changes.userName;
           if (changes.passwordHash !== undefined) {
             // A new password ends every older token, as a reset does (and a disable in the same change bumps once).
             set.password_hash = changes.passwordHash;
@@ -243,8 +245,8 @@ export function createUserStore(db: Kysely<Schema>, dialect: Dialect, options: U
           return 'updated' as const;
         });
       } catch (err) {
-        // Only the email is unique among what an update writes (the row lock keeps the search words apart).
-        if (changes.email !== undefined && isUniqueViolation(err)) return 'email_taken';
+        // Only the email and userName are unique among what an update writes (the row lock keeps the search words apart).
+        if ((changes.email !== undefined || changes.userName !== undefined) && isUniqueViolation(err)) return 'email_taken';
         throw err;
       }
     },

@@ -149,7 +149,14 @@ function resourceProblems(kind: 'user' | 'group', r: any, expectId: string): str
   if (!isObject(r.meta) || typeof r.meta.version !== 'string') out.push('no meta.version');
   if (kind === 'user') {
     if (!Array.isArray(r.schemas) || !r.schemas.includes(USER_SCHEMA)) out.push('schemas lacks the User schema');
-    if (typeof r.userName !== 'string' || !EMAIL.test(r.userName)) out.push(`userName ${JSON.stringify(r.userName)} is not an address`);
+    // The userName is the address, or one set apart from it: either way stored trimmed, lower-cased, without controls.
+    if (typeof r.userName !== 'string' || r.userName === '' || r.userName !== r.userName.trim().toLowerCase() || /[\u0000-\u001f\u007f]/.test(r.userName)) {
+      out.push(`userName ${JSON.stringify(r.userName)} is not as stored`);
+    }
+    const emails = r.emails;
+    if (!Array.isArray(emails) || emails.length !== 1 || !isObject(emails[0]) || !EMAIL.test(String(emails[0].value)) || emails[0].primary !== true) {
+      out.push(`emails ${JSON.stringify(emails)} is not the one primary address`);
+    }
     if (typeof r.active !== 'boolean') out.push(`active ${JSON.stringify(r.active)} is not a boolean`);
     if (r.name !== undefined && !isObject(r.name)) out.push('name is not an object');
     for (const k of ['givenName', 'familyName']) if (isObject(r.name) && r.name[k] !== undefined && typeof r.name[k] !== 'string') out.push(`name.${k} is not a string`);

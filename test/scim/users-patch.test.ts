@@ -92,8 +92,9 @@ test('errors: bad op, missing path on remove, bad path, bad values, removing use
   error(await patch(u.id, [{ op: 'remove' }]), 400, 'noTarget');
   error(await patch(u.id, [{ op: 'replace', path: 'name[', value: 'x' }]), 400, 'invalidPath');
   error(await patch(u.id, [{ op: 'replace', path: 'active', value: 'perhaps' }]), 400, 'invalidValue');
-  error(await patch(u.id, [{ op: 'replace', path: 'userName', value: 'not-an-email' }]), 400, 'invalidValue');
-  error(await patch(u.id, [{ op: 'remove', path: 'userName' }]), 400, 'invalidValue');
+  error(await patch(u.id, [{ op: 'remove', path: 'userName' }]), 400, 'mutability');
+  error(await patch(u.id, [{ op: 'remove', path: 'active' }]), 400, 'mutability');
+  error(await patch(u.id, [{ op: 'remove', path: 'emails' }, { op: 'replace', path: 'userName', value: 'no-address' }]), 400, 'mutability');
   error(await patch(u.id, [{ op: 'replace', path: 'name.givenName', value: 42 }]), 400, 'invalidValue');
   error(await patch(u.id, []), 400, 'invalidSyntax');
   error(await app.inject({ method: 'PATCH', url: `/scim/v2/Users/${u.id}`, headers: SCIM, payload: JSON.stringify({ schemas: [USER], Operations: [{ op: 'add', path: 'externalId', value: 'x' }] }) }), 400, 'invalidSyntax');
