@@ -97,8 +97,11 @@ export interface UserStore {
   findByIds(ids: string[]): Promise<User[]>;
   findCredentialsByEmail(email: string): Promise<UserCredentials | undefined>;
   emailTaken(email: string): Promise<boolean>;
-  /** Deletes the user with their roles and tokens; returns what was deleted. */
-  delete(id: string, audit?: AuditDraft[]): Promise<User | undefined>;
+  /**
+   * Deletes the user with their roles and tokens; returns what was deleted. `unchangedSince`: only if the user's
+   * `updatedAt` is still that, checked in the deleting transaction ('changed_meanwhile' otherwise, nothing deleted).
+   */
+  delete(id: string, audit?: AuditDraft[], unchangedSince?: number): Promise<User | undefined | 'changed_meanwhile'>;
   /** Sets a new password hash and bumps the token version, ending every older token. False: no such user. */
   setPassword(id: string, passwordHash: string, temporary: boolean, at: number, audit?: AuditDraft[]): Promise<boolean>;
   search(query: UserSearch): Promise<User[]>;

@@ -446,9 +446,10 @@ export function createScimUserService(deps: ScimUserServiceDeps) {
       return update(id, changes, base, before, ifMatch);
     },
 
+    /** With If-Match, the user is deleted only if still unchanged since the version was checked (held to the delete). */
     async delete(id: string, base: string, ifMatch?: string): Promise<void> {
-      await current(id, base, ifMatch);
-      await users.delete(id);
+      const { before } = await current(id, base, ifMatch);
+      await users.delete(id, ifMatch !== undefined ? before.updatedAt : undefined);
     },
 
     /** One page of users, projected. */

@@ -244,8 +244,10 @@ export function createUserService(deps: UserServiceDeps) {
       return withLock(await find(id));
     },
 
-    async delete(id: string): Promise<UserRecord> {
-      const deleted = await users.delete(id, [{ action: 'user.deleted', target: userTarget(id) }]);
+    /** `unchangedSince`: delete only if the user's `updatedAt` is still that (else 412, nothing deleted). */
+    async delete(id: string, unchangedSince?: number): Promise<UserRecord> {
+      const deleted = await users.delete(id, [{ action: 'user.deleted', target: userTarget(id) }], unchangedSince);
+      if (deleted === 'changed_meanwhile') throw errors.userChangedMeanwhile(id);
       if (!deleted) throw errors.userNotFound(id);
       revocations.revoked(id);
       return { user: deleted, lockedUntil: null };

@@ -162,13 +162,16 @@ export function createUserStore(db: Kysely<Schema>, dialect: Dialect, options: U
       return row !== undefined;
     },
 
-    async delete(id, events) {
+    async delete(id, events, unchangedSince) {
       // Read outside the transaction (SQLite has one connection, which the transaction holds): the answer reports
       // the groups the user was in.
       const groupsBefore = (await groupsOf([id])).get(id) ?? [];
       return db.transaction().execute(async (trx) => {
-        const row = await trx.selectFrom('users').select(USER_COLUMNS).where('id', '=', id).executeTakeFirst();
+        const select = trx.selectFrom('users').select(USER_COLUMNS).where('id', '=', id);
+        // Locked on PostgreSQL so that an If-Match holds to the delete (SQLite has one writer at a time anyway).
+        const row = await (dialect === 'postgres' && unchangedSince !== undefined ? select.forUpdate() : select).executeTakeFirst();
         if (!row) return undefined;
+        if (unchangedSince !== undefined && Number(row.updated_at) !== unchangedSince) return 'changed_meanwhile' as const;
         const roles = await trx.selectFrom('user_roles').select('role').where('user_id', '=', id).execute();
         await searchIndex.unindex(trx, id);
         await trx.deleteFrom('user_roles').where('user_id', '=', id).execute();

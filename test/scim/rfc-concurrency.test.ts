@@ -39,6 +39,25 @@ test('two PATCHes racing with the same If-Match: exactly one wins, the other is 
   }
 });
 
+test('a DELETE and a PATCH racing with the same If-Match: exactly one wins, and the user is as the winner left it', async () => {
+  for (let round = 0; round < 5; round += 1) {
+    const { id, meta } = (await req('POST', '/Users', minimalUser())).body;
+    const [patched, deleted] = await Promise.all([
+      req('PATCH', `/Users/${id}`, op('name.givenName', 'Survivor'), { 'if-match': meta.version }),
+      req('DELETE', `/Users/${id}`, undefined, { 'if-match': meta.version }),
+    ]);
+    const after = await req('GET', `/Users/${id}`);
+    if (patched.status === 200) {
+      assertStatus(deleted, 412);
+      assert.equal(after.body.name.givenName, 'Survivor', `round ${round}`);
+    } else {
+      assertStatus(deleted, 204);
+      assert.ok([404, 412].includes(patched.status), `round ${round}: ${show(patched)}`);
+      assertStatus(after, 404);
+    }
+  }
+});
+
 test('parallel member additions and removals on one group: all succeed, none is lost', async () => {
   const users: string[] = [];
   for (let i = 0; i < 8; i += 1) users.push((await req('POST', '/Users', minimalUser())).body.id);
