@@ -52,7 +52,7 @@ function brokenLine(problem: ChainProblem): string {
   return `audit chain BROKEN at event ${problem.seq} (${LABELS[problem.kind]}): ${problem.detail}\n`;
 }
 
-function parseTime(option: string, value: string | undefined): number | undefined {
+export function parseAuditTime(option: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   // Date.parse takes more than ISO 8601; a time an operator means must at least start with a date.
   const ms = /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(value) : NaN;
@@ -83,7 +83,24 @@ async function readCheckpoint(config: Readonly<Config>, database: Database, file
   return checkpoint;
 }
 
-async function verify(config: Readonly<Config>, database: Database, checkpointFile: string | undefined, out: Output, warn: (text: string) => void): Promise<number> {
+/** What `audit verify` found: the checked range, or the first problem; and a warning worth a look that is no failure. */
+export interface AuditVerifyReport {
+  ok: boolean;
+  checked: number;
+  first: number | null;
+  last: number | null;
+  problem: ChainProblem | null;
+  warning: string | null;
+}
+
+/** The line `audit verify` prints for a report. */
+export function verifyReportLine(report: AuditVerifyReport): string {
+  if (report.problem) return brokenLine(report.problem);
+  return report.checked === 0 ? `audit chain OK: no events (0 checked)\n` : `audit chain OK: events ${report.first}..${report.last} (${report.checked} checked)\n`;
+}
+
+/** Walks the whole chain (against the checkpoint in `checkpointFile`, when given) on one snapshot of the database. */
+export async function verifyAudit(config: Readonly<Config>, database: Database, checkpointFile: string | undefined): Promise<AuditVerifyReport> {
   const checkpoint = checkpointFile === undefined ? undefined : await readCheckpoint(config, database, checkpointFile);
   return snapshot(database, async (db) => {
     const reader = createAuditReader(db);
@@ -97,32 +114,42 @@ async function verify(config: Readonly<Config>, database: Database, checkpointFi
       }
     }
     const result = await verifyChain(tracked(), { anchor, checkpoint });
-    if (result.problem) {
-      await out(brokenLine(result.problem));
-      return 1;
-    }
+    const report = (problem: ChainProblem | null, warning: string | null = null): AuditVerifyReport => ({
+      ok: problem === null,
+      checked: result.checked,
+      first: result.first,
+      last: result.last,
+      problem,
+      warning,
+    });
+    if (result.problem) return report(result.problem);
     // The chain is whole; now it must end where the head row says, or the newest events (or the row) were touched.
-    let problem: ChainProblem | undefined;
     if (end.seq < head.seq) {
-      problem = { kind: 'truncated', seq: end.seq + 1, detail: `the chain ends at event ${end.seq} but audit_head says it reaches event ${head.seq}: the newest events were removed` };
-    } else if (end.seq > head.seq) {
-      problem = { kind: 'modified', seq: head.seq + 1, detail: `events ${head.seq + 1}..${end.seq} lie past audit_head (event ${head.seq}): the head row was edited` };
-    } else if (end.hash !== head.hash) {
-      problem = { kind: 'modified', seq: head.seq, detail: `audit_head's hash differs from event ${head.seq}'s: the head row was edited` };
+      return report({ kind: 'truncated', seq: end.seq + 1, detail: `the chain ends at event ${end.seq} but audit_head says it reaches event ${head.seq}: the newest events were removed` });
     }
-    if (problem) {
-      await out(brokenLine(problem));
-      return 1;
+    if (end.seq > head.seq) {
+      return report({ kind: 'modified', seq: head.seq + 1, detail: `events ${head.seq + 1}..${end.seq} lie past audit_head (event ${head.seq}): the head row was edited` });
     }
+    if (end.hash !== head.hash) return report({ kind: 'modified', seq: head.seq, detail: `audit_head's hash differs from event ${head.seq}'s: the head row was edited` });
     if (checkpoint && checkpoint.seq < anchor.seq) {
-      warn(`gatehouse: the checkpoint (event ${checkpoint.seq}) is older than the retention anchor (event ${anchor.seq}): the events it vouches for were pruned, so it confirms nothing; take a newer one\n`);
+      return report(
+        null,
+        `the checkpoint (event ${checkpoint.seq}) is older than the retention anchor (event ${anchor.seq}): the events it vouches for were pruned, so it confirms nothing; take a newer one`,
+      );
     }
-    await out(result.checked === 0 ? `audit chain OK: no events (0 checked)\n` : `audit chain OK: events ${result.first}..${result.last} (${result.checked} checked)\n`);
-    return 0;
+    return report(null);
   });
 }
 
-async function checkpoint(config: Readonly<Config>, database: Database, out: Output): Promise<number> {
+async function verify(config: Readonly<Config>, database: Database, checkpointFile: string | undefined, out: Output, warn: (text: string) => void): Promise<number> {
+  const report = await verifyAudit(config, database, checkpointFile);
+  if (report.warning !== null) warn(`gatehouse: ${report.warning}\n`);
+  await out(verifyReportLine(report));
+  return report.ok ? 0 : 1;
+}
+
+/** A signed checkpoint (a JWS) of the chain's head, refused when the head row does not match the newest event. */
+export async function checkpointAudit(config: Readonly<Config>, database: Database): Promise<{ checkpoint: string; seq: number; hash: string; at: number }> {
   const { signer, clock } = await createServices(config, { database, hasher: createArgon2Hasher() });
   const head = await snapshot(database, async (db) => {
     const reader = createAuditReader(db);
@@ -137,11 +164,17 @@ async function checkpoint(config: Readonly<Config>, database: Database, out: Out
     }
     return h;
   });
-  await out(`${await signer.signCheckpoint({ seq: head.seq, hash: head.hash, at: clock.now() })}\n`);
+  const at = clock.now();
+  return { checkpoint: await signer.signCheckpoint({ seq: head.seq, hash: head.hash, at }), seq: head.seq, hash: head.hash, at };
+}
+
+async function checkpoint(config: Readonly<Config>, database: Database, out: Output): Promise<number> {
+  await out(`${(await checkpointAudit(config, database)).checkpoint}\n`);
   return 0;
 }
 
-async function exportEvents(database: Database, from: number | undefined, to: number | undefined, out: Output): Promise<number> {
+/** The events at >= `from`, < `to` (epoch ms), in sequence order, one JSON object a line; streams. */
+export async function exportEvents(database: Database, from: number | undefined, to: number | undefined, out: Output): Promise<number> {
   for await (const events of createAuditReader(database.db).range({ from, to })) await out(events.map((e) => auditExportLine(e) + '\n').join(''));
   return 0;
 }
@@ -171,8 +204,8 @@ export async function auditCommand(config: Readonly<Config>, argv: string[], out
   if (positionals.length > 0) throw new Error(`audit ${verb} takes no argument "${positionals[0]}" (see gatehouse audit help)`);
   if (values.checkpoint !== undefined && verb !== 'verify') throw new Error('--checkpoint goes with audit verify');
   if ((values.from !== undefined || values.to !== undefined) && verb !== 'export') throw new Error('--from and --to go with audit export');
-  const from = parseTime('--from', values.from);
-  const to = parseTime('--to', values.to);
+  const from = parseAuditTime('--from', values.from);
+  const to = parseAuditTime('--to', values.to);
 
   const database = openDatabase(config.databaseUrl, { poolSize: 2 });
   try {

@@ -22,7 +22,7 @@ export function noWayInMessage(hasUsers: boolean): string {
   const what = hasUsers ? 'users' : 'API keys';
   return (
     `Gatehouse: no way in: this database has ${what} but no active, unexpired ${ADMIN_ROLE} API key or enabled ${ADMIN_ROLE} user, and GATEHOUSE_ADMIN_KEY is not set. ` +
-    `Set GATEHOUSE_ADMIN_KEY (${ADMIN_KEY_MIN_LENGTH}+ characters) and restart, then mint a key with POST /auth/api_keys.\n`
+    `Mint one with \`gatehouse keys mint --role ${ADMIN_ROLE}\` on this database (the server may keep running), or set GATEHOUSE_ADMIN_KEY (${ADMIN_KEY_MIN_LENGTH}+ characters) and restart, then mint a key with POST /auth/api_keys.\n`
   );
 }
 

@@ -183,14 +183,17 @@ export async function startServer(env: Record<string, string | undefined> = proc
   }
 }
 
-/** Runs the server until SIGTERM/SIGINT, then shuts down gracefully. Exits non-zero with one line on bad config. */
-export async function runServer(): Promise<void> {
+/**
+ * Runs the server until SIGTERM/SIGINT, then shuts down gracefully. Exits non-zero with one line on bad config.
+ * `env`: the environment with `gatehouse serve`'s flags applied over it.
+ */
+export async function runServer(env: Record<string, string | undefined> = process.env): Promise<void> {
   let server: RunningServer;
   try {
-    server = await startServer();
+    server = await startServer(env);
   } catch (err) {
     // One line, whatever the error, and never the database password.
-    const message = withoutPassword(err instanceof Error ? err.message : String(err), process.env.DATABASE_URL).replace(/\s*[\r\n]+\s*/g, ' ');
+    const message = withoutPassword(err instanceof Error ? err.message : String(err), env.DATABASE_URL).replace(/\s*[\r\n]+\s*/g, ' ');
     process.stderr.write(`gatehouse: ${message}\n`);
     process.exit(1);
   }

@@ -159,7 +159,7 @@ describe('bootstrapAdminKey', () => {
     assert.equal(
       line,
       `Gatehouse: no way in: this database has users but no active, unexpired ${ADMIN_ROLE} API key or enabled ${ADMIN_ROLE} user, and GATEHOUSE_ADMIN_KEY is not set. ` +
-        'Set GATEHOUSE_ADMIN_KEY (32+ characters) and restart, then mint a key with POST /auth/api_keys.\n',
+        `Mint one with \`gatehouse keys mint --role ${ADMIN_ROLE}\` on this database (the server may keep running), or set GATEHOUSE_ADMIN_KEY (32+ characters) and restart, then mint a key with POST /auth/api_keys.\n`,
     );
 
     // with the admin key configured there is a way in, so nothing is said

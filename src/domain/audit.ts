@@ -9,12 +9,13 @@ import { createHash } from 'node:crypto';
  * whichever dialect stored it.
  */
 
-export type ActorKind = 'user' | 'api_key' | 'admin_key' | 'system' | 'anonymous';
+/** `cli`: the `gatehouse` command, working on the database directly; its id is the operating-system user who ran it. */
+export type ActorKind = 'user' | 'api_key' | 'admin_key' | 'system' | 'anonymous' | 'cli';
 export type Outcome = 'success' | 'failure';
 
 export interface Actor {
   kind: ActorKind;
-  /** The user's id, the API key's id, `admin-key`, or null for the system and anonymous callers. */
+  /** The user's id, the API key's id, `admin-key`, the OS user name (cli), or null for the system and anonymous callers. */
   id: string | null;
 }
 

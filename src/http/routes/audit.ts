@@ -15,7 +15,7 @@ const AuditEventResponse = Type.Object(
     seq: Type.Integer({ description: 'Position in the chain: 1, 2, 3… with no gaps.' }),
     at: Type.String({ format: 'date-time' }),
     actor: Type.Object({
-      kind: Type.Unsafe<string>({ type: 'string', enum: ['user', 'api_key', 'admin_key', 'system', 'anonymous'] }),
+      kind: Type.Unsafe<string>({ type: 'string', enum: ['user', 'api_key', 'admin_key', 'system', 'anonymous', 'cli'] }),
       id: OptionalText,
     }),
     action: Type.Unsafe<string>({ type: 'string', enum: [...AUDIT_ACTIONS] }),

@@ -1,62 +1,28 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../src/app.ts';
-import { loadConfig } from '../src/config.ts';
-import { openSqlite, type Database } from '../src/store/database.ts';
-import { migrateToLatest } from '../src/store/migrate.ts';
-import { ADMIN, ADMIN_KEY, json, testHasher } from './helpers/app.ts';
+import { buildApp } from '../../src/app.ts';
+import { loadConfig } from '../../src/config.ts';
+import { openSqlite, type Database } from '../../src/store/database.ts';
+import { migrateToLatest } from '../../src/store/migrate.ts';
+import { ADMIN, ADMIN_KEY, json, testHasher } from '../helpers/app.ts';
+import { cleanEnv, failed, okJson, runCli, type Run } from './helpers/run-cli.ts';
 
 // `gatehouse clients …` as an operator runs it: the real command in its own process, on a SQLite file, with only
 // DATABASE_URL set. Then a server opened on that same file must agree with everything the command did.
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-cli-clients-'));
 const file = join(dir, 'gatehouse.db');
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 // Nothing from the test runner's environment (GATEHOUSE_*, another DATABASE_URL) may leak into the command.
-const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GATEHOUSE_') && k !== 'DATABASE_URL'));
-env.DATABASE_URL = `sqlite:${file}`;
+const env = cleanEnv({ DATABASE_URL: `sqlite:${file}` });
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function clients(...args: string[]): Promise<Run> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['bin/gatehouse.js', 'clients', ...args], { cwd: ROOT, env, timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: unknown; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
-
-const ok = (run: Run) => {
-  assert.equal(run.code, 0, run.stderr);
-  assert.equal(run.stderr, '');
-  return JSON.parse(run.stdout);
-};
-
-/** A user's mistake: non-zero, and one `gatehouse: …` line on stderr, never a stack trace. */
-function refused(run: Run, message: RegExp): string[] {
-  assert.notEqual(run.code, 0, run.stdout);
-  assert.equal(run.stdout, '');
-  assert.doesNotMatch(run.stderr, /^\s+at |\.ts:\d+|Error:/m, 'no stack trace');
-  const lines = run.stderr.trimEnd().split('\n');
-  assert.match(lines[0]!, /^gatehouse: /);
-  assert.match(lines[0]!, message);
-  return lines;
-}
+const clients = (...args: string[]): Promise<Run> => runCli(['clients', ...args], env);
+const ok = okJson;
 
 const REDIRECT = 'https://billing.example.test/callback';
 const KEYCLOAK_SECRET = 'Zr4nW8qL2xVb6Tm9Kc3Jd7Hf1Gs5Pa0Y'; // 32 alphanumerics, as Keycloak generates
@@ -65,6 +31,7 @@ let rotatedSecret: string;
 let spaId: string;
 
 test('add prints the client with its secret; list and get never show it; rotate-secret prints a new one', async () => {
+  assert.equal((await runCli(['migrate'], env)).code, 0);
   added = ok(await clients('add', '--redirect-uri', REDIRECT, '--name', 'Billing', '--post-logout-redirect-uri', 'https://billing.example.test/bye'));
   assert.match(added.client_secret, /^gcs_/);
   assert.equal((added as unknown as Record<string, unknown>).token_endpoint_auth_method, 'client_secret_basic');
@@ -94,7 +61,7 @@ test('add prints the client with its secret; list and get never show it; rotate-
   rotatedSecret = rotated.client_secret;
 });
 
-test('bad input exits non-zero with one line on stderr and no stack trace; help exits 0', async () => {
+test('bad input exits with the documented code and a gatehouse: line, no stack trace; help exits 0', async () => {
   const [badScheme, unknownVerb, noId, unknownId, badOption, publicRotate, help, helpFlag] = await Promise.all([
     clients('add', '--redirect-uri', 'javascript:alert(1)'),
     clients('frobnicate'),
@@ -105,18 +72,22 @@ test('bad input exits non-zero with one line on stderr and no stack trace; help 
     clients('help'),
     clients('list', '--help'),
   ]);
-  assert.equal(refused(badScheme, /javascript/).length, 1);
-  assert.equal(refused(noId, /needs a client id/).length, 1);
-  assert.equal(refused(unknownId, /Client not found/).length, 1);
-  assert.equal(refused(badOption, /--bogus/).length, 1);
-  assert.equal(refused(publicRotate, /public client/).length, 1);
-  // The error is one line; the usage that follows it (as for an unknown top-level command) is not an error line.
-  const [, ...usage] = refused(unknownVerb, /unknown clients command "frobnicate"/);
-  assert.ok(usage.length === 0 || usage[0]!.startsWith('usage: gatehouse clients'), usage.join('\n'));
-  for (const run of [help, helpFlag]) {
-    assert.equal(run.code, 0, run.stderr);
-    assert.match(run.stdout, /^usage: gatehouse clients <add\|list\|get\|rotate-secret\|remove>/);
-  }
+  assert.equal(failed(badScheme, 2, /javascript/).length, 1);
+  assert.equal(failed(unknownId, 3, /Client not found/).length, 1);
+  assert.equal(failed(publicRotate, 2, /public client/).length, 1);
+  // Usage errors: the error line, then the usage of the command that was meant.
+  assert.match(failed(noId, 2, /missing required argument 'client-id'/).join('\n'), /Usage: gatehouse clients get \[options\] <client-id>/);
+  assert.match(failed(badOption, 2, /unknown option '--bogus'/).join('\n'), /Usage: gatehouse clients add/);
+  assert.match(failed(unknownVerb, 2, /unknown command 'frobnicate'/).join('\n'), /Usage: gatehouse clients \[options\] \[command\]/);
+  assert.equal(help.code, 0, help.stderr);
+  assert.match(help.stdout, /^Usage: gatehouse clients \[options\] \[command\]/);
+  for (const verb of ['add', 'list', 'get', 'rotate-secret', 'remove']) assert.match(help.stdout, new RegExp(`^  ${verb}\\b`, 'm'));
+  assert.equal(helpFlag.code, 0, helpFlag.stderr);
+  assert.match(helpFlag.stdout, /^Usage: gatehouse clients list \[options\]/);
+  assert.deepEqual(ok(await clients('remove', 'spa-app', '--json')), { client_id: 'spa-app', removed: true });
+  // Put it back for the next test, which expects it.
+  const again = ok(await clients('add', '--public', '--client-id', 'spa-app', '--no-refresh-tokens', '--redirect-uri', 'http://localhost:5173/cb'));
+  assert.equal(again.client_id, 'spa-app');
 });
 
 test('a server on the same database authenticates the clients the command added, rotated and removed', async () => {
