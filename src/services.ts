@@ -15,6 +15,7 @@ import { createUserSessionService } from './domain/user-sessions.ts';
 import { createUserService } from './domain/users.ts';
 import { createScimUserService } from './domain/scim-users.ts';
 import { createJwtSigner } from './security/jwt-signer.ts';
+import { withLegacyHashes } from './security/legacy-password.ts';
 import { constantTimeEqual, randomSecret, s256, secretMatcher, sha256Hex } from './security/secrets.ts';
 import { createApiKeyStore } from './store/api-key-store.ts';
 import { createAuthorizationCodeStore, createLoginInteractionStore } from './store/authorization-code-store.ts';
@@ -50,7 +51,9 @@ const looksLikeJwt = (credential: string) => /^[\w-]+\.[\w-]+\.[\w-]+$/.test(cre
  * Every service, wired once on one database: the HTTP app, the bootstrap and the `gatehouse` command all use these,
  * so a rule lives in one service whichever door a change comes through.
  */
-export async function createServices(config: Readonly<Config>, deps: ServiceDeps) {
+export async function createServices(config: Readonly<Config>, given: ServiceDeps) {
+  // Imported password hashes (docs/import-export.md) are verified beside Gatehouse's own, whoever signs in.
+  const deps = { ...given, hasher: withLegacyHashes(given.hasher) };
   const clock = deps.clock ?? systemClock;
   const warn = deps.warn ?? (() => {});
   const { db, dialect } = deps.database;

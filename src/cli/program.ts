@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { auditCommand } from './audit.ts';
 import { clientsCommand } from './clients.ts';
 import { cliConfig, openForCli, withServices, type DatabaseOptions } from './context.ts';
+import { defaultImportExportDeps, importExportCommands } from './import-export-commands.ts';
 import { keysCommand } from './keys.ts';
 import { databaseOption, jsonOption } from './options.ts';
 import { printJson, printLine, type OutputOptions } from './output.ts';
@@ -60,7 +61,11 @@ function rotateSigningKeyCommand(): Command {
  * exit 2, --help, `gatehouse: …` error lines); src/cli/context.ts (`withServices`, `cliConfig`) and
  * src/cli/exit-codes.ts (`CliError`, `EXIT`) are theirs to use.
  */
-const EXTRA_COMMANDS: ((program: Command) => void)[] = [];
+const EXTRA_COMMANDS: ((program: Command) => void)[] = [
+  (program) => {
+    for (const command of importExportCommands(defaultImportExportDeps())) program.addCommand(command);
+  },
+];
 
 /** Settings every command needs, applied to the whole tree (subcommands built apart do not inherit them). */
 function configureTree(command: Command): void {

@@ -54,6 +54,7 @@ export const AUDIT_ACTIONS = [
   'user.password_changed',
   'user.locked',
   'user.unlocked',
+  'users.imported',
   'group.created',
   'group.updated',
   'group.deleted',

@@ -104,6 +104,11 @@ export interface UserStore {
   delete(id: string, audit?: AuditDraft[], unchangedSince?: number): Promise<User | undefined | 'changed_meanwhile'>;
   /** Sets a new password hash and bumps the token version, ending every older token. False: no such user. */
   setPassword(id: string, passwordHash: string, temporary: boolean, at: number, audit?: AuditDraft[]): Promise<boolean>;
+  /**
+   * Replaces the stored hash by an equivalent one (the same password, hashed anew) if it is still `expected`:
+   * nothing else changes (no token version, no password time). False when the hash had changed meanwhile.
+   */
+  replacePasswordHash(id: string, expected: string, replacement: string): Promise<boolean>;
   search(query: UserSearch): Promise<User[]>;
   count(query: Pick<UserSearch, 'terms' | 'filters'>): Promise<number>;
   /**
@@ -189,6 +194,8 @@ export interface ApiKeyStore {
 export interface PasswordHasher {
   hash(password: string): Promise<string>;
   verify(hash: string, password: string): Promise<boolean>;
+  /** True for a stored hash to replace by `hash(password)` once the password was verified (an imported hash). */
+  needsRehash?(hash: string): boolean;
 }
 
 export interface Clock {

@@ -82,6 +82,8 @@ export function createSessionService(deps: SessionDeps) {
       throw errors.invalidLogin();
     }
     if (state.failures > 0) await failures.clear(email);
+    // An imported hash (another system's algorithm) becomes Gatehouse's own at the first sign-in that proves it.
+    if (hasher.needsRehash?.(user.passwordHash)) await users.replacePasswordHash(user.id, user.passwordHash, await hasher.hash(password));
     if (user.passwordTemporary && now > user.passwordSetAt + policy.temporaryPasswordTtlMs) {
       await deps.auditLog.record([{ action: 'sign_in', outcome: 'failure', target: { type: 'user', id: user.id }, details: { username: email, reason: 'temporary_password_expired' } }]);
       throw errors.temporaryPasswordExpired();

@@ -200,6 +200,11 @@ export function createUserStore(db: Kysely<Schema>, dialect: Dialect, options: U
       });
     },
 
+    async replacePasswordHash(id, expected, replacement) {
+      const result = await db.updateTable('users').set({ password_hash: replacement }).where('id', '=', id).where('password_hash', '=', expected).executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
+
     async search(query: UserSearch) {
       return withRoles(await searchIndex.search(query));
     },

@@ -34,6 +34,7 @@ const EXPECTED = [
   'keys mint', 'keys list', 'keys deactivate',
   'clients add', 'clients list', 'clients get', 'clients rotate-secret', 'clients remove',
   'audit verify', 'audit checkpoint', 'audit export',
+  'import keycloak', 'import csv', 'import jsonl', 'export',
 ];
 
 // JSON Lines already, or prints no data.
@@ -50,7 +51,7 @@ describe('gatehouse --help', () => {
   it('--help on every command and verb prints its usage and exits 0', async () => {
     for (const { path, command } of all) {
       const { out, err, exitCode } = await parse([...path, '--help']);
-      assert.equal(exitCode, 0, path.join(' '));
+      assert.equal(exitCode, 0, `${path.join(' ')}: ${err}`);
       assert.equal(err, '');
       assert.match(out, new RegExp(`^Usage: gatehouse${path.map((p) => ` ${p}`).join('')} `), path.join(' '));
       assert.ok(command.description().length > 0, `${path.join(' ')} is described`);
