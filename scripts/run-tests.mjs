@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm test`: every test/**/*.test.ts through node's test runner and tsx, then the suites that drive the HTTP API
-// (test/http, test/oidc, test/scim, test/security, test/fuzz) a second time on PostgreSQL. Node 20's --test cannot expand globs itself (and sh's `**` does not recurse), so files are
+// (test/http, test/oidc, test/scim, test/import, test/export, test/security, test/fuzz) a second time on PostgreSQL. Node 20's --test cannot expand globs itself (and sh's `**` does not recurse), so files are
 // gathered here. PostgreSQL is found once (scripts/find-postgres.mjs) and handed to every test process in
 // TEST_DATABASE_URL. With file arguments, runs just those files, once, on the dialect in GATEHOUSE_TEST_DIALECT.
 import { spawn } from 'node:child_process';
@@ -53,7 +53,7 @@ try {
     const all = find('test').sort();
     results.push(await run('all suites, HTTP on SQLite', all, { ...pgEnv, GATEHOUSE_TEST_DIALECT: 'sqlite' }, flags));
     if (pg) {
-      const again = ['http', 'oidc', 'scim', 'security', 'fuzz'].map((d) => join('test', d));
+      const again = ['http', 'oidc', 'scim', 'import', 'export', 'security', 'fuzz'].map((d) => join('test', d));
       const http = all.filter((f) => again.some((d) => f.startsWith(d)));
       results.push(await run('HTTP, security and fuzz suites on PostgreSQL', http, { ...pgEnv, GATEHOUSE_TEST_DIALECT: 'postgres' }, flags));
     }
