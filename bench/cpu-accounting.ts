@@ -42,7 +42,9 @@ export function cpuTicks(gatehousePids: number[]): CpuShare {
   };
   for (const [pid, stat] of stats) {
     if (pid === process.pid) {
-      totals.loadGenerator += ticks(fields(stat));
+      // Its own time and that of its ended children: the load generators (bench/load.ts) run as child processes.
+      const f = fields(stat);
+      totals.loadGenerator += ticks(f) + Number(f[13]) + Number(f[14]);
     } else if (commOf(stat) === 'postgres') {
       totals.postgres += ticks(fields(stat));
     } else if (underGatehouse(pid)) {

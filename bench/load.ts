@@ -1,4 +1,6 @@
-import autocannon, { type Request } from 'autocannon';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { ROOT } from './processes.ts';
 
 /** One load run's summary: throughput and latency percentiles as autocannon measured them. */
 export interface LoadResult {
@@ -16,27 +18,31 @@ export interface LoadOptions {
   method?: 'GET' | 'POST';
   headers?: Record<string, string>;
   body?: string;
-  /** Builds each request's body (unique emails for creates); overrides `body`. */
-  makeBody?: () => string;
+  /** Each request's body, with every `{unique}` replaced by a value no other request uses (unique emails for creates); overrides `body`. */
+  uniqueBody?: string;
 }
 
-export async function load(opts: LoadOptions): Promise<LoadResult> {
-  const result = await autocannon({
-    url: opts.url,
-    connections: opts.connections,
-    duration: opts.seconds,
-    method: opts.method ?? 'GET',
-    headers: opts.headers,
-    body: opts.body,
-    ...(opts.makeBody ? { requests: [{ setupRequest: (req: Request) => ({ ...req, body: opts.makeBody!() }) }] } : {}),
+/**
+ * Runs autocannon in a process of its own (bench/load-worker.mjs): a load generator sharing the benchmark's event
+ * loop would be slowed by it and would slow it, and either way the numbers would say less about the server.
+ */
+export function load(opts: LoadOptions): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(ROOT, 'bench', 'load-worker.mjs'), JSON.stringify(opts)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`load generator failed (${code}): ${err}`));
+      try {
+        resolve(JSON.parse(out) as LoadResult);
+      } catch {
+        reject(new Error(`load generator printed no result: ${out.slice(-2000)} ${err}`));
+      }
+    });
   });
-  return {
-    rps: result.requests.average,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    errors: result.errors + result.timeouts,
-    non2xx: result.non2xx,
-  };
 }
 
 /** Latency of `count` sequential requests (one connection, keep-alive): p50 and p99 in milliseconds. */

@@ -46,9 +46,7 @@ export async function replicaWrites(opts: {
       body: JSON.stringify({ email: loginEmail, password: opts.password, temporary: false, roles: ['CHAT-USER'], firstName: 'R', lastName: 'L' }),
     });
     if (!made.ok) throw new Error(`create login user: ${made.status}`);
-    let n = 0;
-    const createBody = () =>
-      JSON.stringify({ email: `replica.${Date.now()}.${n++}@example.com`, password: opts.password, temporary: true, roles: ['CHAT-USER'], firstName: 'R', lastName: 'C' });
+    const createBody = JSON.stringify({ email: 'replica.{unique}@example.com', password: opts.password, temporary: true, roles: ['CHAT-USER'], firstName: 'R', lastName: 'C' });
     const pids = replicas.map((r) => r.child.pid!);
     // Each measured run is timed together with its CPU readings; the `seconds` of load give the operation count.
     // Each run is preceded by a few unmeasured seconds of the same load: three fresh processes otherwise spend the
@@ -60,7 +58,7 @@ export async function replicaWrites(opts: {
       return { result, cpu: cpuPerOperation(before, cpuTicks(pids), result.rps * opts.seconds) };
     };
     const creates = await measured((seconds) =>
-      Promise.all(replicas.map((r) => load({ url: r.url + '/users', connections: 3, seconds, method: 'POST', headers, makeBody: createBody }))),
+      Promise.all(replicas.map((r) => load({ url: r.url + '/users', connections: 3, seconds, method: 'POST', headers, uniqueBody: createBody }))),
     );
     const loginBody = JSON.stringify({ grant_type: 'password', username: loginEmail, password: opts.password });
     const logins = await measured((seconds) =>

@@ -1,6 +1,7 @@
-// `npm run bench [-- --quick]`: measures Gatehouse against a bare Node server, search at growing sizes on SQLite
-// and PostgreSQL, and hashing-bound operations against the raw argon2id rate — all in one run, printed as a
-// markdown table (and, for a full run, written to bench/RESULTS.md).
+// `npm run bench [-- --quick] [-- --only hot|search|audit|audit-writes|console|startup]`: measures Gatehouse against a
+// bare Node server, search at growing sizes on SQLite and PostgreSQL, hashing-bound operations against the raw
+// argon2id rate, and start-up time — all in one run, printed as a markdown table (and, for a full run, written to
+// bench/RESULTS.md).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,23 +11,30 @@ import { BENCH_TERMS, seedPerson } from '../scripts/seed-data.ts';
 import { findPostgres } from '../scripts/find-postgres.mjs';
 import { createArgon2Hasher } from '../src/security/argon2-hasher.ts';
 import { load, sequentialLatency, type LoadResult } from './load.ts';
-import { ROOT, rssOf, runTsx, startBareServer, startGatehouse } from './processes.ts';
+import { cpuMicrosOf, ROOT, rssOf, runTsx, startBareServer, startGatehouse } from './processes.ts';
 import { replicaWrites } from './replica-writes.ts';
 import { AUDIT_EVENTS, auditReadLatency, fillPostgres, fillSqlite } from './audit-trail.ts';
 import { consoleSearchBench, type ConsoleSearchResult } from './console-search.ts';
+import { measureStartup, startupTable } from './startup.ts';
 import { openDatabase } from '../src/store/database.ts';
 import { migrateToLatest } from '../src/store/migrate.ts';
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } });
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, rounds: { type: 'string', default: '1' } } });
 const quick = values.quick;
 // `--only audit`: the argon2id ceilings and the audit-trail sections alone, written to bench/RESULTS-audit.md;
 // `--only audit-writes`: the ceilings and the replica writes alone (bench/RESULTS-audit-writes.md).
 // `--only console`: the console's search in a real browser alone, on users seeded for it (bench/RESULTS-console.md).
 // `--only search`: the search, count and SCIM lookup latencies alone, SQLite and PostgreSQL (bench/RESULTS-search.md).
+// `--only hot`: the hot paths against the bare-Node ceiling alone (bench/RESULTS-hot.md); with `--rounds N` the rows
+// are measured N times, interleaved, and each row shows its median (a busy machine's noise mostly cancels out).
 const consoleOnly = values.only === 'console';
 const searchOnly = values.only === 'search';
+const hotOnly = values.only === 'hot';
+// `--only startup`: time to a ready /readyz, compiled and through tsx (bench/RESULTS-startup.md); also in a full run.
+const startupOnly = values.only === 'startup';
 const auditOnly = values.only === 'audit' || values.only === 'audit-writes' || consoleOnly;
-const auditReads = values.only !== 'audit-writes' && !consoleOnly && !searchOnly;
+const auditReads = values.only !== 'audit-writes' && !consoleOnly && !searchOnly && !hotOnly;
+const rounds = Math.max(1, Number(values.rounds) || 1);
 const ADMIN_KEY = 'bench-admin-key-0123456789abcdefghijklmnopqrstuvwxyz';
 const ADMIN = { authorization: `Bearer ${ADMIN_KEY}` };
 const PASSWORD = 'Bench-Login-Password-42';
@@ -59,7 +67,14 @@ const started = Date.now();
 say(`## Gatehouse benchmark${quick ? ' (quick)' : ''}`);
 say();
 say(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}. ` +
-  `Load from autocannon in this process, ${CONNECTIONS} connections, ${seconds} s per row; server log level warn.`);
+  `Load from autocannon in a process of its own, ${CONNECTIONS} connections, ${seconds} s per row; server log level warn.`);
+
+if (startupOnly) {
+  await startupSection();
+  if (!quick) writeFileSync(join(ROOT, 'bench', 'RESULTS-startup.md'), out.join('\n') + '\n');
+  rmSync(work, { recursive: true, force: true });
+  process.exit(0);
+}
 
 // ---------------------------------------------------------------- hot paths against the bare-server ceiling
 if (!auditOnly && !searchOnly) {
@@ -81,16 +96,50 @@ if (!auditOnly && !searchOnly) {
     // Warm-up, not recorded: lets the JIT settle so the first measured row is not penalised.
     await load({ url: bare.url, connections: CONNECTIONS, seconds: 2 });
     for (const [, url, headers] of targets) await load({ url, connections: CONNECTIONS, seconds: 2, headers });
-    const rows: [string, LoadResult][] = [];
-    rows.push(['bare Node http server, `{}`', await load({ url: bare.url, connections: CONNECTIONS, seconds })]);
-    for (const [name, url, headers] of targets) rows.push([name, await load({ url, connections: CONNECTIONS, seconds, headers })]);
-    const ceiling = rows[0]![1].rps;
+    // Each round measures the ceiling and then every row right after it; a row's share is taken within its round.
+    // The server's CPU per request is read alongside: on a shared machine it moves far less than req/s does.
+    type Measured = LoadResult & { cpuUs: number };
+    const measure = async (server: typeof bare, url: string, headers?: Record<string, string>): Promise<Measured> => {
+      const before = cpuMicrosOf(server.child.pid);
+      const r = await load({ url, connections: CONNECTIONS, seconds, ...(headers ? { headers } : {}) });
+      return { ...r, cpuUs: (cpuMicrosOf(server.child.pid) - before) / Math.max(1, r.rps * seconds) };
+    };
+    const runs: [Measured, Measured[]][] = [];
+    for (let round = 0; round < rounds; round++) {
+      const ceilingRun = await measure(bare, bare.url);
+      const measured: Measured[] = [];
+      for (const [, url, headers] of targets) measured.push(await measure(gh, url, headers));
+      runs.push([ceilingRun, measured]);
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+    const row = (pick: (run: [Measured, Measured[]]) => Measured, share: boolean) => {
+      const rs = runs.map(pick);
+      const sum = (f: (r: LoadResult) => number) => rs.reduce((n, r) => n + f(r), 0);
+      return {
+        rps: median(rs.map((r) => r.rps)),
+        p50: median(rs.map((r) => r.p50)),
+        p99: median(rs.map((r) => r.p99)),
+        cpuUs: median(rs.map((r) => r.cpuUs)),
+        share: share ? median(runs.map((run) => pick(run).rps / run[0].rps)) : 1,
+        errors: sum((r) => r.errors + r.non2xx),
+        rounds: rs.map((r, i) => `${((r.rps / runs[i]![0].rps) * 100).toFixed(0)}%`),
+      };
+    };
+    const rows = [['bare Node http server, `{}`', row((run) => run[0], false)] as const, ...targets.map(([name], i) => [name, row((run) => run[1][i]!, true)] as const)];
     say();
     say('### Hot paths (SQLite)');
     say();
-    say('| request | req/s | p50 ms | p99 ms | of ceiling | errors |');
-    say('|---|---:|---:|---:|---:|---:|');
-    for (const [name, r] of rows) say(`| ${name} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${pct(r.rps, ceiling)} | ${r.errors + r.non2xx} |`);
+    if (rounds > 1) {
+      say(`Median of ${rounds} interleaved rounds; "rounds" lists each round's share of that round's ceiling.`);
+      say();
+    }
+    say('"server CPU" is the server process\'s user + system time per request while the row ran (from /proc).');
+    say();
+    say(`| request | req/s | p50 ms | p99 ms | of ceiling | server CPU µs/req | errors |${rounds > 1 ? ' rounds |' : ''}`);
+    say(`|---|---:|---:|---:|---:|---:|---:|${rounds > 1 ? '---|' : ''}`);
+    for (const [name, r] of rows) {
+      say(`| ${name} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${(r.share * 100).toFixed(0)}% | ${r.cpuUs.toFixed(1)} | ${r.errors} |${rounds > 1 ? ` ${r.rounds.join(' ')} |` : ''}`);
+    }
   } finally {
     await Promise.all([bare.stop(), gh.stop()]);
   }
@@ -100,7 +149,7 @@ if (!auditOnly && !searchOnly) {
 // The machine's raw argon2id rates: the ceiling for creates and logins here and on the replicas below.
 let hashRate = 0;
 let verifyRate = 0;
-if (!consoleOnly && !searchOnly) {
+if (!consoleOnly && !searchOnly && !hotOnly) {
   const hasher = createArgon2Hasher();
   const rate = async (op: () => Promise<unknown>) => {
     const until = Date.now() + seconds * 1000;
@@ -124,10 +173,8 @@ if (!consoleOnly && !searchOnly) {
       method: 'POST',
       body: JSON.stringify({ email: 'login@example.com', password: PASSWORD, temporary: false, roles: ['CHAT-USER'], firstName: 'Log', lastName: 'In' }),
     });
-    let n = 0;
-    const createBody = () =>
-      JSON.stringify({ email: `bench.${Date.now()}.${n++}@example.com`, password: PASSWORD, temporary: true, roles: ['CHAT-USER'], firstName: 'B', lastName: 'C' });
-    const createLoad = (s: number) => load({ url: gh.url + '/users', connections: 8, seconds: s, method: 'POST', headers: { ...ADMIN, 'content-type': 'application/json' }, makeBody: createBody });
+    const createBody = JSON.stringify({ email: 'bench.{unique}@example.com', password: PASSWORD, temporary: true, roles: ['CHAT-USER'], firstName: 'B', lastName: 'C' });
+    const createLoad = (s: number) => load({ url: gh.url + '/users', connections: 8, seconds: s, method: 'POST', headers: { ...ADMIN, 'content-type': 'application/json' }, uniqueBody: createBody });
     const loginLoad = (s: number) =>
       load({
         url: gh.url + '/auth/token',
@@ -144,7 +191,7 @@ if (!consoleOnly && !searchOnly) {
     const logins = await loginLoad(seconds);
     const key = await api(gh.url, '/auth/api_keys', { method: 'POST', body: JSON.stringify({ roles: ['CHAT-USER'] }) });
     const [, checkDuring] = await Promise.all([
-      load({ url: gh.url + '/users', connections: 8, seconds, method: 'POST', headers: { ...ADMIN, 'content-type': 'application/json' }, makeBody: createBody }),
+      load({ url: gh.url + '/users', connections: 8, seconds, method: 'POST', headers: { ...ADMIN, 'content-type': 'application/json' }, uniqueBody: createBody }),
       load({ url: gh.url + '/users/permissions/check?action=create&resource=prompts', connections: 4, seconds, headers: { authorization: `Bearer ${key.key}` } }),
     ]);
     say();
@@ -248,10 +295,12 @@ async function consoleBench(dialect: string, databaseUrl: string, seed: boolean)
   consoleRows.push([dialect, await consoleSearchBench(databaseUrl, env(databaseUrl), ADMIN)]);
 }
 
-if (!auditOnly) await searchBench('SQLite', `sqlite:${join(work, 'search.db')}`, SIZES);
+if (!auditOnly && !hotOnly) await searchBench('SQLite', `sqlite:${join(work, 'search.db')}`, SIZES);
 // The search database now holds the largest size: the console runs on it as it is (a full run), or seeds it first.
 if (searchOnly) {
   // the search rows only
+} else if (hotOnly) {
+  // the hot paths only
 } else if (!auditOnly && SIZES.at(-1) === consoleSize) await consoleBench('SQLite', `sqlite:${join(work, 'search.db')}`, false);
 else if (consoleOnly || !auditOnly) await consoleBench('SQLite', `sqlite:${join(work, 'search.db')}`, true);
 
@@ -282,8 +331,10 @@ if (auditReads) {
   auditTable('SQLite', await auditReadLatency(env(url), ADMIN, reps));
 }
 
-const server = await findPostgres();
-if (!server) {
+const server = hotOnly ? null : await findPostgres();
+if (hotOnly) {
+  // no PostgreSQL rows
+} else if (!server) {
   say('\n(PostgreSQL: none found, so no PostgreSQL rows.)');
 } else {
   const name = `gatehouse_bench_${process.pid}`;
@@ -344,7 +395,20 @@ if (!server) {
 }
 
 consoleTable();
+if (values.only === undefined) await startupSection();
 rmSync(work, { recursive: true, force: true });
 say();
 say(`Whole run: ${((Date.now() - started) / 1000).toFixed(0)} s.`);
-if (!quick) writeFileSync(join(ROOT, 'bench', auditOnly || searchOnly ? `RESULTS-${values.only}.md` : 'RESULTS.md'), out.join('\n') + '\n');
+if (!quick) writeFileSync(join(ROOT, 'bench', auditOnly || searchOnly || hotOnly ? `RESULTS-${values.only}.md` : 'RESULTS.md'), out.join('\n') + '\n');
+
+// ---------------------------------------------------------------- start-up
+async function startupSection(): Promise<void> {
+  say();
+  say('### Start-up');
+  say();
+  say(`Time from spawning the server to its first 200 from \`GET /readyz\` on SQLite, ${quick ? 3 : 10} starts per row, each stopped with`);
+  say('SIGTERM before the next. "New database": a new file every start (migrations, signing key, bootstrap key); "existing": one');
+  say('database made by an unmeasured first start.');
+  say();
+  say(startupTable(await measureStartup(quick ? 3 : 10, (line) => process.stdout.write(`(${line})\n`))));
+}

@@ -18,6 +18,12 @@ async function fail(message: string, code: number): Promise<void> {
   process.exitCode = code;
 }
 
+// `gatehouse users list | head`: the reader went away, which is not a failure of the command.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
+
 try {
   await buildProgram().parseAsync(withDefaultVerb(process.argv.slice(2)), { from: 'user' });
 } catch (err) {

@@ -14,6 +14,13 @@ export const requestContext = {
   run<T>(meta: Omit<RequestMeta, 'actor'>, fn: () => T): T {
     return storage.run({ ...meta, actor: { kind: 'anonymous', id: null } }, fn);
   },
+  /**
+   * Runs `fn` inside `meta` itself, not a copy: the HTTP layer keeps the object and names the actor on it directly,
+   * which spares a store lookup on every authenticated request.
+   */
+  enter<T>(meta: RequestMeta, fn: () => T): T {
+    return storage.run(meta, fn);
+  },
   /** Names the authenticated caller of the current request. */
   setActor(actor: Actor): void {
     const current = storage.getStore();

@@ -16,7 +16,7 @@ import { createUserService } from './domain/users.ts';
 import { createScimUserService } from './domain/scim-users.ts';
 import { createJwtSigner } from './security/jwt-signer.ts';
 import { withLegacyHashes } from './security/legacy-password.ts';
-import { constantTimeEqual, randomSecret, s256, secretMatcher, sha256Hex } from './security/secrets.ts';
+import { constantTimeEqual, digestMatcher, randomSecret, s256, sha256Hex } from './security/secrets.ts';
 import { createApiKeyStore } from './store/api-key-store.ts';
 import { createAuthorizationCodeStore, createLoginInteractionStore } from './store/authorization-code-store.ts';
 import type { Database } from './store/database.ts';
@@ -135,7 +135,7 @@ export async function createServices(config: Readonly<Config>, given: ServiceDep
     apiKeys: apiKeyStore,
     adminKey: config.adminKey,
     digest: sha256Hex,
-    secretMatcher,
+    digestMatcher,
     extra: [(credential) => (looksLikeJwt(credential) ? sessions.authenticateAccessToken(credential) : undefined)],
     cache: principalCache,
     clock,

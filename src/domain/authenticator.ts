@@ -17,8 +17,11 @@ export interface AuthenticatorDeps {
   /** The configured admin key, or null. */
   adminKey: string | null;
   digest(secret: string): string;
-  /** Builds a constant-time check for one fixed secret. */
-  secretMatcher(secret: string): (candidate: string) => boolean;
+  /**
+   * Builds a constant-time check of a candidate's `digest` against one fixed secret's: the credential is digested
+   * once per request, for the admin-key check and the cache key alike.
+   */
+  digestMatcher(secret: string): (candidateDigest: string) => boolean;
   /** Further resolvers (access tokens) tried after the admin key and API keys. */
   extra?: CredentialResolver[];
   cache: PrincipalCache;
@@ -34,7 +37,7 @@ export interface AuthenticatorDeps {
  */
 export function createAuthenticator(deps: AuthenticatorDeps): (credential: string) => Principal | undefined | Promise<Principal | undefined> {
   const { apiKeys, adminKey, digest, clock } = deps;
-  const isAdminKey = adminKey === null ? () => false : deps.secretMatcher(adminKey);
+  const isAdminKey = adminKey === null ? () => false : deps.digestMatcher(adminKey);
   const adminPrincipal: Principal = {
     kind: 'admin_key',
     id: ADMIN_KEY_PRINCIPAL_ID,
@@ -88,8 +91,8 @@ export function createAuthenticator(deps: AuthenticatorDeps): (credential: strin
   // Synchronous when the answer is at hand (admin key, cached credential): most requests then never wait on a
   // promise here.
   return (credential) => {
-    if (isAdminKey(credential)) return adminPrincipal;
     const key = digest(credential);
+    if (isAdminKey(key)) return adminPrincipal;
     const cached = deps.cache.get(key);
     if (cached) {
       if (cached.kind === 'api_key') noteUse(cached.id, clock.now());

@@ -40,10 +40,11 @@ export function bearerCredential(request: FastifyRequest): string | null | undef
   let value = typeof header === 'string' && header.trim() !== '' ? header : null;
   if (value === null) value = cookieValue(request.headers.cookie, 'ACCESS_TOKEN');
   if (value === null) return null;
-  const parts = value.trim().split(/\s+/);
-  if (parts.length !== 2 || parts[0]!.toLowerCase() !== 'bearer') return undefined;
-  return parts[1];
+  // One match instead of trim, split and an array per request: exactly "Bearer <credential>", any case, any spaces.
+  return BEARER.exec(value)?.[1];
 }
+
+const BEARER = /^\s*bearer\s+(\S+)\s*$/i;
 
 /**
  * Registers authentication for every route in the encapsulating context: the route's siblings outside it
@@ -55,7 +56,9 @@ export const authPlugin = fp(
     const authorize = (request: FastifyRequest, principal: Principal | undefined): void => {
       if (!principal) throw errors.badCredentials();
       request.principal = principal;
-      requestContext.setActor(actorOf(principal));
+      const actor = actorOf(principal);
+      if (request.requestMeta) request.requestMeta.actor = actor;
+      else requestContext.setActor(actor);
       const access = request.routeOptions.config.access;
       if (access?.permission && !hasPermission(principal.roles, access.permission)) throw errors.forbidden();
       const denied = access?.check?.(principal, request);

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { requestDurations } from './request-durations.ts';
 
 /** Latency buckets in seconds: fine-grained below 10 ms, where the hot paths live. Dashboards depend on them. */
 const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -67,13 +68,7 @@ export function createMetrics() {
     labelNames: ['method', 'route', 'status'] as const,
     registers,
   });
-  const durations = new Histogram({
-    name: `${PREFIX}http_request_duration_seconds`,
-    help: 'Time to answer HTTP requests.',
-    labelNames: ['method', 'route', 'status'] as const,
-    buckets: BUCKETS,
-    registers,
-  });
+  const durations = requestDurations({ name: `${PREFIX}http_request_duration_seconds`, help: 'Time to answer HTTP requests.', buckets: BUCKETS, registers });
   new Gauge({
     name: `${PREFIX}process_uptime_seconds`,
     help: 'Seconds since the process started serving.',
@@ -105,12 +100,23 @@ export function createMetrics() {
   for (const kind of ['access', 'refresh', 'id'] as const) tokensIssued.inc({ kind }, 0);
 
   let counting = false;
+  // Each request series (method, route, status) is looked up once per request by one string key, and counted through
+  // a labelled child and an observer made at its first request: prom-client checks and hashes a label object on
+  // every inc/observe given one, and this runs on every request. The keys are bounded as the series are (route
+  // templates, never raw URLs).
+  const series = new Map<string, { requests: { inc(): void }; observe: (seconds: number) => void }>();
 
   return {
     observe(method: string, route: string, status: number, seconds: number): void {
-      const labels = { method, route, status: String(status) };
-      requests.inc(labels);
-      durations.observe(labels, seconds);
+      const key = `${status} ${method} ${route}`;
+      let one = series.get(key);
+      if (one === undefined) {
+        const labels = { method, route, status: String(status) };
+        one = { requests: requests.labels(labels), observe: durations.series(key, labels) };
+        series.set(key, one);
+      }
+      one.requests.inc();
+      one.observe(seconds);
     },
 
     /**

@@ -1,7 +1,7 @@
 import { pbkdf2, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import { verify as argon2Verify } from '@node-rs/argon2';
-import { verify as bcryptVerify } from '@node-rs/bcrypt';
+import bcrypt from 'bcryptjs';
 import type { PasswordHasher } from '../domain/ports.ts';
 
 /**
@@ -111,7 +111,7 @@ export async function verifyLegacyHash(stored: string, password: string): Promis
     }
     if (stored.startsWith(`${LEGACY_PREFIX}bcrypt$`)) {
       const hash = stored.slice(`${LEGACY_PREFIX}bcrypt`.length);
-      return BCRYPT.test(hash) && (await bcryptVerify(password, hash));
+      return BCRYPT.test(hash) && (await bcrypt.compare(password, hash));
     }
   } catch {
     return false; // a malformed stored hash never authenticates anyone

@@ -16,8 +16,19 @@ export function randomSecret(bytes = 32): string {
  * length through its early throw. The secret's digest is computed once.
  */
 export function secretMatcher(secret: string): (candidate: string) => boolean {
-  const expected = hash('sha256', secret, 'buffer');
-  return (candidate) => timingSafeEqual(hash('sha256', candidate, 'buffer'), expected);
+  const expected = Buffer.from(hash('sha256', secret, 'hex'), 'hex');
+  // Hex, then a 32-byte Buffer from Node's pool: the 'buffer' output allocates an ArrayBuffer of its own per call,
+  // which costs more than the hashing itself, and the admin-key check runs on every authenticated request.
+  return (candidate) => timingSafeEqual(Buffer.from(hash('sha256', candidate, 'hex'), 'hex'), expected);
+}
+
+/**
+ * The admin-key check of the hot path: `sha256Hex(candidate)` (computed once per request, also the principal cache's
+ * key) against the secret's digest, in constant time. Both are 64 hex characters, so nothing leaks the secret's length.
+ */
+export function digestMatcher(secret: string): (candidateDigest: string) => boolean {
+  const expected = Buffer.from(sha256Hex(secret), 'hex');
+  return (candidateDigest) => candidateDigest.length === 64 && timingSafeEqual(Buffer.from(candidateDigest, 'hex'), expected);
 }
 
 /** Compares two strings in constant time (hashed first, so their lengths leak nothing either). */

@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
 
 // Real server processes for end-to-end tests: each is `npm start` (as the README runs it) in its own process group,
-// so cleanup can reach the npm/tsx/node chain it starts, and nothing outlives the test that started it.
+// so cleanup can reach the npm/node chain it starts (npm runs the build step, then `node dist/main.js`), and nothing
+// outlives the test that started it.
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -32,7 +33,7 @@ export interface ServerProcess {
   stop(graceMs?: number): Promise<void>;
   /** The environment given to `spawnServer` (without PORT): `restartServer` starts the same server again with it. */
   env: Record<string, string>;
-  /** True while any process of the group (npm, tsx, node) is alive. */
+  /** True while any process of the group (npm, its build step, node) is alive. */
   alive(): boolean;
   /** Sends `signal` to the whole process group (default), or only to its head, the `npm` process. */
   signal(signal: NodeJS.Signals, scope?: 'group' | 'head'): void;

@@ -207,7 +207,7 @@ describe('last_used_at', () => {
       apiKeys: stalled,
       adminKey: null,
       digest: (s) => `d:${s}`,
-      secretMatcher: () => () => false,
+      digestMatcher: () => () => false,
       cache: createPrincipalCache({ ttlMs: 0, maxEntries: 10, clock }),
       clock,
       onBackgroundError: (err) => failures.push(err),

@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { hashRawSync, hashSync as argon2HashSync } from '@node-rs/argon2';
-import { genSaltSync, hashSync as bcryptHashSync } from '@node-rs/bcrypt';
+import bcrypt from 'bcryptjs';
 
 /**
  * Keycloak exports built the way `kc.sh export` writes them (RealmRepresentation / UserRepresentation /
@@ -43,7 +43,7 @@ export function credential(password: string, algorithm: Algorithm | string, form
   } else if (algorithm === 'bcrypt') {
     // jBCrypt-based providers write $2a$.
     iterations = 4;
-    value = bcryptHashSync(password, { salt: genSaltSync({ cost: 4 }).replace(/^\$2b\$/, '$2a$') });
+    value = bcrypt.hashSync(password, bcrypt.genSaltSync(4).replace(/^\$2b\$/, '$2a$'));
   } else {
     iterations = 1;
     value = randomBytes(16).toString('base64'); // an algorithm Gatehouse does not know

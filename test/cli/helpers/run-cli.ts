@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-// `gatehouse …` as an operator runs it: the real command in its own process (the TypeScript entry point through tsx,
-// as bin/gatehouse.js loads it), with only the environment a test gives it.
+// `gatehouse …` as an operator runs it: the real command in its own process, with only the environment a test gives
+// it. The TypeScript entry point runs through tsx, so the tests need no build; test/e2e/compiled-build.test.ts runs
+// bin/gatehouse.js, which runs the compiled dist/cli.js.
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 
