@@ -18,13 +18,15 @@ import { startServers, type ServerProcess } from '../helpers/server-process.ts';
 // `docker stop`'s grace period, and the database must be closed cleanly (WAL checkpointed, integrity ok, every
 // acknowledged user stored).
 //
-// `npm start` is a chain of three processes (npm → tsx → node), and who receives SIGTERM depends on who sends it, so
+// `npm start` is a chain of processes (npm, then node running the compiled server), and who receives SIGTERM depends on who sends it, so
 // each way is its own test: the server process alone (a supervisor running node directly), the head of the chain
 // alone (`docker stop` signals PID 1), and the whole process group (systemd's default, Ctrl-C in a terminal, and
 // this suite's own cleanup).
 
 const ADMIN_KEY = 'e2e-shutdown-admin-key-0123456789abcdefghijk';
-const CREATES = 20;
+// Enough creates (each an argon2id hash, a few at a time) that most are still being hashed when the test has seen the
+// server log every request and signals, even on a busy machine.
+const CREATES = 40;
 const SEARCHES = 10;
 /** `docker stop` waits 10 s before its SIGKILL (Kubernetes 30 s): a graceful exit must come well within that. */
 const EXIT_WITHIN_MS = 10_000;

@@ -10,7 +10,7 @@ const NAMES = Object.keys(MIGRATIONS);
 const SORTED = [...NAMES].sort();
 
 const COLUMNS: Record<string, string[]> = {
-  users: ['id', 'email', 'first_name', 'last_name', 'search_text', 'password_hash', 'password_temporary', 'password_set_at', 'token_version', 'created_at', 'updated_at', 'enabled', 'external_id'],
+  users: ['id', 'email', 'first_name', 'last_name', 'search_text', 'password_hash', 'password_temporary', 'password_set_at', 'token_version', 'created_at', 'updated_at', 'enabled', 'external_id', 'user_name'],
   user_roles: ['user_id', 'role'],
   api_keys: ['id', 'prefix', 'secret_hash', 'roles', 'description', 'is_active', 'created_at', 'deactivated_at', 'expires_at', 'last_used_at', 'expiry_recorded_at'],
   gatehouse_meta: ['key', 'value'],
@@ -35,7 +35,7 @@ const NULLABLE = ['users.first_name', 'users.last_name', 'api_keys.description',
   'authorization_codes.nonce', 'authorization_codes.code_challenge', 'authorization_codes.used_at', 'authorization_codes.grant_id', 'login_interactions.user_id',
   'api_keys.expires_at', 'api_keys.last_used_at', 'login_sessions.last_used_at', 'login_sessions.client_ip', 'login_sessions.user_agent', 'groups.description',
   'api_keys.expiry_recorded_at', 'audit_events.actor_id', 'audit_events.target_type', 'audit_events.target_id', 'audit_events.request_id', 'audit_events.client_ip', 'audit_events.user_agent',
-  'users.external_id', 'groups.external_id'];
+  'users.external_id', 'groups.external_id', 'users.user_name'];
 /** Single-table UNIQUE constraints (not primary keys), as column lists. */
 const UNIQUE: Record<string, string[][]> = { users: [['email']], api_keys: [['secret_hash']], refresh_tokens: [['token_hash']], login_sessions: [['cookie_hash']], groups: [['name']] };
 
