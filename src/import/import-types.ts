@@ -1,23 +1,15 @@
 import type { AssignableRole } from '../domain/access.ts';
+import type { ImportRow } from '../store/user-import-store.ts';
 
 /**
  * What every importer (Keycloak, CSV, JSON Lines) hands to the writer: one user as Gatehouse will store them, or
  * the reason one record of the source is skipped. The writer decides the rest (already imported, duplicate email).
  */
-export interface ImportedUser {
-  /** Kept as the source had it (Keycloak's user id stays the `sub` applications stored). */
-  id: string;
-  email: string;
-  firstName: string | null;
-  lastName: string | null;
-  enabled: boolean;
-  createdAt: number;
+export interface ImportedUser extends Omit<ImportRow, 'passwordHash'> {
   /** Already encoded for the password column (argon2id, a `$legacy-…` hash, or NO_PASSWORD); absent with `password`. */
   passwordHash?: string;
   /** A password in clear (a hand-written Keycloak `value`, a CSV `password` column): hashed with argon2id on import. */
   password?: string;
-  passwordTemporary: boolean;
-  roles: AssignableRole[];
   /** Group names (Keycloak group paths without the leading slash). */
   groups: string[];
 }

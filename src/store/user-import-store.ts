@@ -16,6 +16,7 @@ import { searchText } from './user-store.ts';
  * rolled back.
  */
 export interface ImportRow {
+  /** Kept as the source had it (Keycloak's user id stays the `sub` applications stored). */
   id: string;
   email: string;
   firstName: string | null;
