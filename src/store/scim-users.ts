@@ -3,6 +3,7 @@ import type { CompareOp, ScimFilter } from '../domain/scim-filter.ts';
 import type { ScimUserQueries, ScimUserQuery, ScimUserRecord } from '../domain/scim-users.ts';
 import type { Dialect } from './database.ts';
 import type { Schema } from './schema.ts';
+import { groupsOfUsers } from './user-groups.ts';
 
 /**
  * SCIM user filters as SQL (domain/scim-filter.ts gives a checked AST whose attributes are USER_RESOURCE's). Every
@@ -171,29 +172,11 @@ export function createScimUserStore(db: Kysely<Schema>, dialect: Dialect): ScimU
     'meta.lastModified': 'users.updated_at',
   };
 
-  async function groupsOf(ids: string[]): Promise<Map<string, { id: string; name: string }[]>> {
-    const out = new Map<string, { id: string; name: string }[]>();
-    if (ids.length === 0) return out;
-    const rows = await db
-      .selectFrom('group_members')
-      .innerJoin('groups', 'groups.id', 'group_members.group_id')
-      .select(['group_members.user_id', 'groups.id', 'groups.name'])
-      .where('group_members.user_id', 'in', ids)
-      .orderBy('groups.name')
-      .execute();
-    for (const row of rows) {
-      const list = out.get(row.user_id) ?? [];
-      list.push({ id: row.id, name: row.name });
-      out.set(row.user_id, list);
-    }
-    return out;
-  }
-
   const SELECT = ['id', 'email', 'user_name', 'first_name', 'last_name', 'enabled', 'external_id', 'created_at', 'updated_at'] as const;
   type Row = { id: string; email: string; user_name: string | null; first_name: string | null; last_name: string | null; enabled: number; external_id: string | null; created_at: number; updated_at: number };
 
   async function records(rows: Row[]): Promise<ScimUserRecord[]> {
-    const groups = await groupsOf(rows.map((r) => r.id));
+    const groups = await groupsOfUsers(db, rows.map((r) => r.id));
     return rows.map((r) => ({
       id: r.id,
       email: r.email,

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Schema } from './schema.ts';
+import { groupsOfUsers } from './user-groups.ts';
 
 /**
  * Reading every user and group for `gatehouse export`: users in creation order in keyset-paged batches (constant
@@ -52,16 +53,9 @@ export async function* dumpUsers(db: Kysely<Schema>, opts: { includeHashes: bool
     if (rows.length === 0) return;
     const ids = rows.map((r) => r.id);
     const roles = await db.selectFrom('user_roles').select(['user_id', 'role']).where('user_id', 'in', ids).execute();
-    const members = await db
-      .selectFrom('group_members')
-      .innerJoin('groups', 'groups.id', 'group_members.group_id')
-      .select(['group_members.user_id', 'groups.name'])
-      .where('group_members.user_id', 'in', ids)
-      .execute();
+    const groups = await groupsOfUsers(db, ids);
     const rolesOf = new Map<string, string[]>();
     for (const r of roles) rolesOf.set(r.user_id, [...(rolesOf.get(r.user_id) ?? []), r.role]);
-    const groupsOf = new Map<string, string[]>();
-    for (const m of members) groupsOf.set(m.user_id, [...(groupsOf.get(m.user_id) ?? []), m.name]);
     yield rows.map((r) => ({
       id: r.id,
       email: r.email,
@@ -72,7 +66,7 @@ export async function* dumpUsers(db: Kysely<Schema>, opts: { includeHashes: bool
       createdAt: Number(r.created_at),
       updatedAt: Number(r.updated_at),
       roles: (rolesOf.get(r.id) ?? []).sort(),
-      groups: (groupsOf.get(r.id) ?? []).sort(),
+      groups: (groups.get(r.id) ?? []).map((g) => g.name).sort(),
       ...(opts.includeHashes ? { passwordHash: r.password_hash } : {}),
     }));
     const last = rows[rows.length - 1]!;

@@ -5,6 +5,7 @@ import type { UserExportBatch, UserExportSource } from '../domain/user-export.ts
 import type { UserRecord } from '../domain/users.ts';
 import type { Dialect } from './database.ts';
 import type { Schema } from './schema.ts';
+import { groupsOfUsers } from './user-groups.ts';
 import { USER_COLUMNS, type UserRow } from './user-columns.ts';
 
 const ROLE_ORDER = Object.keys(ROLES);
@@ -50,17 +51,9 @@ export function createUserExportSource(db: Kysely<Schema>, dialect: Dialect): Us
   }
 
   async function groupsOf(ids: string[]): Promise<Map<string, GroupRef[]>> {
-    const byUser = new Map<string, GroupRef[]>();
-    const rows = await db
-      .selectFrom('group_members')
-      .innerJoin('groups', 'groups.id', 'group_members.group_id')
-      .select(['group_members.user_id', 'groups.id', 'groups.name'])
-      .where('group_members.user_id', 'in', ids)
-      .orderBy('groups.name')
-      .execute();
     // The export names groups; their roles are the group's business (and the user's own roles are a column).
-    for (const row of rows) byUser.set(row.user_id, [...(byUser.get(row.user_id) ?? []), { id: row.id, name: row.name, roles: [] }]);
-    return byUser;
+    const named = await groupsOfUsers(db, ids);
+    return new Map([...named].map(([id, groups]) => [id, groups.map((g) => ({ ...g, roles: [] }))]));
   }
 
   return {

@@ -15,18 +15,10 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { ERROR_SCHEMA, LIST_RESPONSE, SCIM_TYPES, SEARCH_REQUEST, USER_SCHEMA, scimClient, type ScimResponse } from '../scim/rfc-helpers.ts';
 import { anyString, fuzzParams, nastyString, NUMERIC_STRINGS, pct, plain, toJsonText, weirdValue } from './arbitraries.ts';
+import { countingSender } from './scim-outcomes.ts';
 
 const c = await scimClient({ GATEHOUSE_LOG_LEVEL: 'warn' });
-let sent = 0;
-/** How often each status and scimType was answered: printed, to see the generators reach every outcome. */
-const outcomes = new Map<string, number>();
-const send = async (method: string, path: string, body?: unknown, headers?: Record<string, string>) => {
-  sent += 1;
-  const res = await c.req(method, path, body, headers);
-  const key = `${res.status}${res.body?.scimType ? ` ${res.body.scimType}` : ''}`;
-  outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
-  return res;
-};
+const { send, summary } = countingSender(c);
 
 // ---- The directory and its model ------------------------------------------------------------------------------
 
@@ -268,5 +260,5 @@ test('every other query parameter, and POST /.search bodies: never a 5xx, every 
   );
   const groups = await send('GET', `/Groups?filter=${encodeURIComponent('displayName co "x" or members[value eq "y"]')}`);
   assert.deepEqual(problemsOf(groups), []);
-  process.stdout.write(`# fuzz: ${sent} SCIM query requests: ${[...outcomes].sort().map(([k, n]) => `${k} ×${n}`).join(', ')}\n`);
+  process.stdout.write(summary('SCIM query'));
 });

@@ -15,18 +15,10 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { ERROR_SCHEMA, ENTERPRISE_SCHEMA, GROUP_SCHEMA, PATCH_OP, SCIM_TYPES, USER_SCHEMA, minimalUser, scimClient, uniqueEmail, type ScimResponse } from '../scim/rfc-helpers.ts';
 import { anyString, fuzzParams, nastyString, plain, toJsonText, weirdValue } from './arbitraries.ts';
+import { countingSender } from './scim-outcomes.ts';
 
 const c = await scimClient({ GATEHOUSE_LOG_LEVEL: 'warn' });
-let sent = 0;
-/** How often each status and scimType was answered: printed, to see the generators reach every outcome. */
-const outcomes = new Map<string, number>();
-const send = async (method: string, path: string, body?: unknown, headers?: Record<string, string>) => {
-  sent += 1;
-  const res = await c.req(method, path, body, headers);
-  const key = `${res.status}${res.body?.scimType ? ` ${res.body.scimType}` : ''}`;
-  outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
-  return res;
-};
+const { send, summary } = countingSender(c);
 
 async function must(res: Promise<ScimResponse>, status: number): Promise<any> {
   const r = await res;
@@ -257,6 +249,6 @@ test('POST /Users and PUT /Users/{id}, PUT /Groups/{id}: mutated bodies', async 
     }),
     fuzzParams(100),
   );
-  process.stdout.write(`# fuzz: ${sent} SCIM write requests: ${[...outcomes].sort().map(([k, n]) => `${k} ×${n}`).join(', ')}\n`);
+  process.stdout.write(summary('SCIM write'));
 });
 
